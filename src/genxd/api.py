@@ -203,7 +203,7 @@ def generate_scenes(
     if times is None and s.mode != "3d":  # frame times in [0, 1] for 4D readers (D-NeRF's "time" of each frame)
         times = torch.linspace(0.0, 1.0, num_frames)
     from .pipelines.long_paths import (LongPathSettings, generate_long, plan_for, scene_frames, short_windows,
-                                       short_windows_finding, unused_window_settings)
+                                       short_windows_warning, unused_window_settings)
 
     long_settings = LongPathSettings(s.window, s.anchors, s.overlap, s.max_windows_per_call)
     plan = plan_for(info, d, s.mode, c2w, K, [0], long_settings)  # None: one window holds the path
@@ -249,9 +249,7 @@ def generate_scenes(
                                               "motion_strength": s.motion_strength if s.mode != "3d" else None},
                                info.description, subjects)
         if plan is not None and (short := short_windows(plan, info.trained)):  # the window is trained on, these not
-            v.warn(f"{short_windows_finding(plan, short)}: outside what {info.description} was trained on "
-                   f"(frame counts of {v.trained_span(*info.trained['num_frames'])}); results may be poor in their "
-                   "frames")
+            v.warn(short_windows_warning(plan, short, info.trained, info.description))
     if s.mode == "3d":  # unused there (warned above): record and sample with the value used, as the demo does
         s = dataclasses.replace(s, motion_strength=0.0)
     fps = s.fps or default_fps(num_frames)

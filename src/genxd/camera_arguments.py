@@ -120,9 +120,9 @@ def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) 
         return perspective_only(read_camera_path(path, default_focal=focal))  # its K is the frames'
     if isinstance(camera, Path) or path.suffix or "/" in name or os.sep in name:
         raise FileNotFoundError(f"{path}: camera file or folder not found")
-    from .utils.close_names import close_matches_note
+    from .utils.close_names import close_name_note
 
-    close = close_matches_note([name.strip().lower()], trajectories.PRESETS)  # 'orbi', 'Orbit': the preset meant
+    close = close_name_note(name, trajectories.PRESETS)  # 'orbi', 'Orbit': the preset meant
     raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "
                          f"file / folder, got {name!r}{close}")
 

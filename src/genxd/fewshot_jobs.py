@@ -192,7 +192,7 @@ def fewshot_scenes(
     if shard is not None and progress and group.is_main_process:
         progress_write(f"genxd: {shard_line(shard, len(chosen), len(groups), 'groups')}")
     from .pipelines.long_paths import (LongPathSettings, decoded_frames, generate_long, long_job_progress, plan_for,
-                                       short_windows, short_windows_finding, unused_window_settings)
+                                       short_windows, short_windows_warning, unused_window_settings)
 
     long_settings = LongPathSettings(window, anchors, overlap)
     plans = {gi: plan_for(info, d, "3d", groups[gi].c2w, groups[gi].K, groups[gi].context_index.tolist(),
@@ -209,9 +209,8 @@ def fewshot_scenes(
         if shorter:  # the window is trained on, these windows not (generate says it too)
             first, more = min(shorter), len(shorter) - 1
             and_others = f" (and {more} other group{'s' if more > 1 else ''})" if more else ""
-            v.warn(f"group {groups[first].name}{and_others}: {short_windows_finding(*shorter[first])}: outside "
-                   f"what {info.description} was trained on (frame counts of "
-                   f"{v.trained_span(*info.trained['num_frames'])}); results may be poor in their frames")
+            v.warn(f"group {groups[first].name}{and_others}: "
+                   f"{short_windows_warning(*shorter[first], info.trained, info.description)}")
 
     # 3. the output folder
     def check_kept(kept: list[int]) -> None:

@@ -133,9 +133,9 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     paths = collect_images(inputs)
     check_model_folder(model)
     if camera is not None and camera not in CAMERA_PRESETS and not reachable(camera, "camera file or folder"):
-        from ..utils.close_names import close_matches_note
+        from ..utils.close_names import close_name_note
 
-        close = close_matches_note([camera.strip().lower()], CAMERA_PRESETS)  # 'orbi', 'Orbit': the preset meant
+        close = close_name_note(camera, CAMERA_PRESETS)  # 'orbi', 'Orbit': the preset meant
         raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(CAMERA_PRESETS)} or a camera file / "
                              f"folder, got {camera!r}{close}")  # the words of genxd.api's check
     check_writable_dir(out, f"output folder ({v.arg('out_dir')})")

@@ -210,9 +210,9 @@ def register(app: typer.Typer) -> None:
             from genxd.utils.io import atomic_file, check_writable_dir
 
             if name not in trajectories.PRESETS:
-                from genxd.utils.close_names import close_matches_note
+                from genxd.utils.close_names import close_name_note
 
-                close = close_matches_note([name.strip().lower()], trajectories.PRESETS)  # 'orbi', 'Orbit', 'orbit '
+                close = close_name_note(name, trajectories.PRESETS)  # 'orbi', 'Orbit', 'orbit '
                 raise UsageError(f"unknown camera path {name!r}{close}; choose from "
                                  f"{', '.join(sorted(trajectories.PRESETS))}")
             if out.is_dir() and fmt is not CameraFormat.colmap:  # --overwrite would not help: say so first

@@ -109,6 +109,7 @@ __all__ = [
     "unused_window_settings",
     "short_windows",
     "short_windows_finding",
+    "short_windows_warning",
     "sample_long",
     "generate_long",
     "decoded_frames",
@@ -233,6 +234,16 @@ def short_windows_finding(plan: LongPathPlan, short: Sequence[int]) -> str:
     which = (f"each of the plan's {total} windows has" if count == total else
              f"{count} of the plan's {total} windows {'has' if count == 1 else 'have'}")
     return f"{which} fewer frames than the window of {plan.window} (down to {min(short)})"
+
+
+def short_windows_warning(plan: LongPathPlan, short: Sequence[int], trained: dict[str, Sequence[float]],
+                          model_name: str) -> str:
+    """``genxd generate``'s and ``genxd fewshot``'s warning for ``short`` (:func:`short_windows`, non-empty) of a
+    model ``model_name`` trained on ``trained["num_frames"]`` frames."""
+    from ..validation import trained_span
+
+    return (f"{short_windows_finding(plan, short)}: outside what {model_name} was trained on (frame counts of "
+            f"{trained_span(*trained['num_frames'])}); results may be poor in their frames")
 
 
 def default_windows_per_call(window: int, height: int, width: int) -> int:
