@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["ForkServer", "ForkedWorker", "serve", "PRELOAD"]
+__all__ = ["ForkServer", "ForkedWorker", "NotSingleThreaded", "serve", "PRELOAD"]
 
 #: what the server imports before forking: what the heavier targets' readers import (genxd.api: torch,
 #: diffusers, the pipelines; genxd.cli: the typer app)
@@ -34,6 +34,13 @@ PRELOAD = ("genxd.api", "genxd.cli")
 #: the largest message (bytes) either side reads: a request carries the worker's environment
 _MESSAGE = 1 << 17
 _FUZZ_INPUTS = Path(__file__).resolve().parent / "fuzz_inputs.py"
+#: how the server's refusal to fork begins (:func:`serve`)
+_NOT_SINGLE_THREADED = b"not single-threaded"
+
+
+class NotSingleThreaded(RuntimeError):
+    """The server did not start: importing the preloaded modules started threads here (a torch build, a library
+    or an environment that does), so forking from it is unsafe. Start the workers afresh instead."""
 
 
 class ForkServer:
@@ -56,7 +63,8 @@ class ForkServer:
             ready = b""
         if ready != b"ready":
             self.close()
-            raise RuntimeError(f"fuzz fork server did not start ({ready[:200]!r})")
+            kind = NotSingleThreaded if ready.startswith(_NOT_SINGLE_THREADED) else RuntimeError
+            raise kind(f"fuzz fork server did not start ({ready[:200]!r})")
         self.sock.settimeout(None)
 
     def alive(self) -> bool:
@@ -148,7 +156,7 @@ def serve(fd: int, preload: list[str], worker_main: Callable[[list[str]], None])
     sock = socket.socket(fileno=fd)
     import_libraries(*preload, defer=DEFERRED_IMPORTS)
     if _threads() != 1:
-        sock.send(f"not single-threaded after importing {preload}: {_threads()} threads".encode())
+        sock.send(_NOT_SINGLE_THREADED + f" after importing {preload}: {_threads()} threads".encode())
         return
     sock.send(b"ready")
     while True:

@@ -45,10 +45,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_output import check_out, default_out, positive_int, save_json  # noqa: E402
-from fuzz_fork_server import ForkedWorker, ForkServer, serve  # noqa: E402
+from fuzz_fork_server import ForkedWorker, ForkServer, NotSingleThreaded, serve  # noqa: E402
 from fuzz_target import BAD_OUTCOMES, OUTCOMES, FuzzTarget, judge  # noqa: E402
 
-__all__ = ["all_targets", "Worker", "ForkServer", "run_target", "main"]
+__all__ = ["all_targets", "Worker", "ForkServer", "NotSingleThreaded", "run_target", "main"]
 
 #: Address-space limit of the worker (bytes): a reader that believes a corrupt count and allocates for it gets
 #: a MemoryError instead of taking the machine.

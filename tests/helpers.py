@@ -196,19 +196,29 @@ def _copy_inputs(made: Path, to: Path) -> None:
 
 
 _FUZZ_FORK_SERVER = None
+#: why this process's fork server could not start safely (then every worker starts afresh), once known
+_FUZZ_FORK_UNSAFE: str | None = None
 
 
 def fuzz_fork_server(fuzz: ModuleType):
     """This test process's fork server of fuzz workers (``benchmarks/fuzz_fork_server.py``), started at first use
     and stopped at exit: each fuzz test's worker is forked from it with torch, diffusers and genxd imported, instead
-    of importing them afresh (6-10 s of CPU for the heavier targets, ~2 s for the others)."""
-    global _FUZZ_FORK_SERVER
+    of importing them afresh (6-10 s of CPU for the heavier targets, ~2 s for the others). None (workers started
+    afresh, as ``fuzz_inputs.py``'s command line starts them) off Linux and where importing those libraries starts
+    threads (a CUDA build of torch under Python 3.12 on a GPU host did: 3 threads), so that a fork is unsafe."""
+    global _FUZZ_FORK_SERVER, _FUZZ_FORK_UNSAFE
     if not sys.platform.startswith("linux"):  # it counts its threads in /proc before each fork: workers start afresh
+        return None
+    if _FUZZ_FORK_UNSAFE is not None:
         return None
     if _FUZZ_FORK_SERVER is None or not _FUZZ_FORK_SERVER.alive():
         import atexit
 
-        _FUZZ_FORK_SERVER = fuzz.ForkServer()
+        try:
+            _FUZZ_FORK_SERVER = fuzz.ForkServer()
+        except fuzz.NotSingleThreaded as exc:
+            _FUZZ_FORK_UNSAFE = str(exc)
+            return None
         atexit.register(_FUZZ_FORK_SERVER.close)
     return _FUZZ_FORK_SERVER
 
