@@ -108,15 +108,32 @@ def _present_scenes(out_dir: Path, kind: str, fmt: str, seed: int, num_scenes: i
     return sorted(found.items())
 
 
-def _kept_scenes(out_dir: Path, kind: str, num_scenes: int, seed: int, settings: dict, runs: SynthRuns) -> set[str]:
-    """The clips of seeds ``seed`` .. ``seed + num_scenes - 1`` already whole in ``out_dir`` from a run of these
+def _folder_in_the_way(out_dir: Path, fmt: str, present: list[tuple[int, str]], index: dict[str, str],
+                       runs: SynthRuns) -> Path | None:
+    """The first file this run would write in ``out_dir`` that is a folder there (or a link to one), or None: the
+    record of runs, a video's ``NAME.mp4`` / ``NAME.json``, a ReConFusion index or a scene file it names, of the
+    ``present`` clips (:func:`_present_scenes`). A file cannot replace a folder, even with --overwrite: found
+    before rendering (it was refused when the first clip, or the clip concerned, had been rendered). The folder
+    formats write ``NAME/``, which replaces a file of that name."""
+    from genxd.data.reconfusion import INDEX_FILE
+
+    written = [runs.path]
+    if fmt == "video":
+        written += [out_dir / f"{name}{ext}" for _, name in present for ext in (".mp4", ".json")]
+    elif fmt == "reconfusion":
+        written += [out_dir / INDEX_FILE] + [out_dir / index[name] for _, name in present if name in index]
+    return next((path for path in written if path.is_dir()), None)
+
+
+def _kept_scenes(out_dir: Path, kind: str, seed: int, settings: dict, runs: SynthRuns,
+                 present: list[tuple[int, str]], index: dict[str, str]) -> set[str]:
+    """The clips of ``present`` (:func:`_present_scenes`) already whole in ``out_dir`` from a run of these
     ``settings`` (:mod:`genxd.cli.synth_runs`): kept and not made again. A UsageError for any other clip there (of
     other settings, of unknown ones, or not whole), naming the first and counting them: nothing is replaced without
-    --overwrite."""
+    --overwrite. ``index``: the folder's ReConFusion index (:func:`_reconfusion_index`)."""
     kept: set[str] = set()
     refused: list[tuple[str, dict | None]] = []
-    index = _reconfusion_index(out_dir) if settings["format"] == "reconfusion" else {}
-    for i, name in _present_scenes(out_dir, kind, settings["format"], seed, num_scenes, index):
+    for i, name in present:
         what = _clash(out_dir, name, settings["format"], index)
         if what is None:
             continue
@@ -198,7 +215,15 @@ def register(app: typer.Typer) -> None:
             settings = run_settings(kind.value, fmt.value, frames, size, camera, motion_strength, focal, supersample,
                                     video_fps)
             runs = SynthRuns(out_dir)
-            kept = set() if overwrite else _kept_scenes(out_dir, kind.value, num_scenes, seed, settings, runs)
+            index = _reconfusion_index(out_dir) if fmt == Format.reconfusion else {}
+            # the clips already in OUT: those kept, and those whose files a folder may be in the way of (--overwrite
+            # of a folder format needs neither: its NAME/ replaces a file)
+            listed = not overwrite or fmt != Format.folder and fmt != Format.camvid
+            present = _present_scenes(out_dir, kind.value, fmt.value, seed, num_scenes, index) if listed else []
+            in_the_way = _folder_in_the_way(out_dir, fmt.value, present, index, runs)
+            if in_the_way is not None:
+                raise UsageError(f"{in_the_way} is a folder; cannot replace it with a file")
+            kept = set() if overwrite else _kept_scenes(out_dir, kind.value, seed, settings, runs, present, index)
             names = (scene_name(kind.value, seed + i) for i in range(num_scenes))  # one at a time: -n is up to 10M
             todo = ((i, name) for i, name in enumerate(names) if name not in kept)
             to_make = num_scenes - len(kept)
