@@ -468,6 +468,37 @@ def test_a_listing_whose_frames_were_partly_renamed_is_named_in_a_warning(tmp_pa
         evaluate_scene(scene)
 
 
+def test_a_listing_partly_of_another_folders_files_is_named_in_a_warning(tmp_path, monkeypatch):
+    """A transforms.json naming some of the frame folder's files and some of another folder's (all there, the count
+    right): the cameras were paired with the frames by position in silence, as for a listing of another folder's
+    files only (a camera file from elsewhere, still said nothing of); now one warning, as for frames renamed."""
+    import shutil
+
+    import genxd.cameras.from_video as from_video
+    from genxd.cameras import save_transforms_json
+    from genxd.cameras.evaluate import evaluate_scene
+
+    monkeypatch.setattr(from_video, "recover_clip_cameras", lambda *a, **k: (_ for _ in ()).throw(ValueError("x")))
+    scene = _blank_scene(tmp_path / "scene")
+    (scene / "cameras.json").unlink()
+    shutil.copytree(scene / "frames", scene / "source")
+    c2w = torch.eye(4).repeat(4, 1, 1)
+    c2w[:, 0, 3] = torch.arange(4.0)
+    listing = scene / "transforms.json"
+    save_transforms_json(listing, c2w, torch.eye(3), 32, 32,
+                         file_paths=["frames/000.png", "frames/001.png", "source/002.png", "source/003.png"])
+    line = (f"{listing}: 2 of the 4 frames it lists are not in {scene / 'frames'} (source/002.png, ...): its cameras "
+            "are paired with the frames by position")
+    with pytest.warns(GenXDWarning, match=f"^{re.escape(line)}$"):
+        evaluate_scene(scene)
+    res = runner.invoke(app, ["eval-camera", str(scene)])
+    assert f"genxd: warning: {line}\n" in res.stderr and res.stderr.count(str(listing)) == 1, res.stderr
+    save_transforms_json(listing, c2w, torch.eye(3), 32, 32, file_paths=[f"source/{i:03d}.png" for i in range(4)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert evaluate_scene(scene)["status"] == "failed"  # another folder's files only: by position, nothing said
+
+
 def test_links_to_scene_folders_are_scenes_each_once(tmp_path):
     """A folder of links to the scenes to compare (cmp/a -> ../run1/scene_a) was 'no scene folder' (links were
     left out in silence). A link that is itself a scene folder is now evaluated as one, each scene once (a real

@@ -176,35 +176,39 @@ def _listed_order(frames: Path, cam_file: Path, names: Sequence[str] | None) -> 
     ``transforms.json``'s ``file_path``) in another order than theirs (by name, numbers as numbers: as SfM reads
     them); None otherwise: the cameras are the frames' in their order (they were paired by position always, so a
     listing in another order, such as colmap2nerf's in COLMAP's image order, was scored against other frames'
-    cameras). Some of the frame folder's images named, others not found (renamed), or one named twice (others not
-    at all): None too, and a warning. Images of another folder (a camera file from elsewhere): None, nothing said."""
+    cameras). Some of the frame folder's images named, others not there (renamed, or another folder's), or one
+    named twice (others not at all): None too, and a warning. Images of another folder only (a camera file from
+    elsewhere): None, nothing said."""
     from ..utils.frame_files import frame_files  # the order read_frames reads a frame folder in
     from ..utils.paths import find_listed_image, path_inside
 
     if names is None or not frames.is_dir():
         return None
-    listed, missing = [], []
+    listed: list[Path] = []
+    elsewhere: list[str] = []  # the names not of a frame here, in listing order: not found, or another folder's
+    files = [file.resolve() for file in frame_files(frames)]
+    frame_set = set(files)
     for name in names:
         try:
             found = find_listed_image(path_inside(cam_file.parent, name, cam_file))
         except ValueError:  # not a path inside the camera file's folder: a name only
             return None
-        if found is None:
-            missing.append(name)
-        else:
-            listed.append(found.resolve())
-    files = [file.resolve() for file in frame_files(frames)]
-    if missing:
-        if listed and set(listed) <= set(files):  # the listing is of these frames: paired otherwise than it says
+        file = None if found is None else found.resolve()
+        if file not in frame_set:
+            elsewhere.append(name)
+        if file is not None:
+            listed.append(file)
+    if elsewhere:
+        if len(elsewhere) < len(names):  # the listing is of these frames, partly: paired otherwise than it says
             from ..validation import warn
 
-            verb = "is" if len(missing) == 1 else "are"
-            warn(f"{cam_file}: {len(missing)} of the {len(names)} frames it lists {verb} not in {frames} "
-                 f"({missing[0]}{', ...' if len(missing) > 1 else ''}): its cameras are paired with the frames by "
-                 "position")
+            verb = "is" if len(elsewhere) == 1 else "are"
+            warn(f"{cam_file}: {len(elsewhere)} of the {len(names)} frames it lists {verb} not in {frames} "
+                 f"({elsewhere[0]}{', ...' if len(elsewhere) > 1 else ''}): its cameras are paired with the frames "
+                 "by position")
         return None
     camera_of = {file: i for i, file in enumerate(listed)}
-    if len(camera_of) != len(listed) and set(listed) <= set(files):  # the frames' listing, a frame named twice
+    if len(camera_of) != len(listed):  # the frames' listing (each name one of them: above), a frame named twice
         from ..validation import warn
 
         seen: set[Path] = set()
@@ -219,8 +223,8 @@ def _listed_order(frames: Path, cam_file: Path, names: Sequence[str] | None) -> 
              f"({twice[0]}{', ...' if len(twice) > 1 else ''}) and {unlisted} of the {len(files)} in {frames} "
              f"{'is' if unlisted == 1 else 'are'} not listed: its cameras are paired with the frames by position")
         return None
-    if set(camera_of) != set(files):  # images of another folder: a camera file from elsewhere (--cameras), whose
-        return None  # listing names its own images: paired by position, the normal case, nothing to say
+    if set(camera_of) != frame_set:  # fewer names than frames (refused before this, by the count's check)
+        return None
     order = [camera_of[file] for file in files]
     return None if order == list(range(len(order))) else order
 
