@@ -210,7 +210,7 @@ def pixel_camera_views(paths: Sequence[Path], Ks: Sequence[np.ndarray], c2ws: Se
     each image downsized to ``resolution`` (:func:`downsize_pixels`) as soon as it is read (a DTU scan's 49 views of
     1600x1200 held 1.1 GB as floats at once). ``images_of``: only those views, their images alone read
     (:func:`load_views`)."""
-    read = _views_read(images_of, len(paths), where)
+    read, subset = _views_read(images_of, len(paths), where)
     images, sizes = [], []
     for i in read:
         image = load_image(paths[i])
@@ -221,7 +221,7 @@ def pixel_camera_views(paths: Sequence[Path], Ks: Sequence[np.ndarray], c2ws: Se
     stored = (int(sizes[0].shape[-2]), int(sizes[0].shape[-1]))
     width, height = size or (stored[1], stored[0])
     K = normalize_intrinsics(torch.from_numpy(np.stack(Ks)), width, height)
-    return _views_of(None if images_of is None else read, torch.stack(images), torch.from_numpy(np.stack(c2ws)).float(),
+    return _views_of(subset, torch.stack(images), torch.from_numpy(np.stack(c2ws)).float(),
                      K.float(), names, stored_size=stored if stored != tuple(images[0].shape[-2:]) else None)
 
 
@@ -230,15 +230,17 @@ def _size_of(image: Tensor) -> Tensor:
     return torch.empty(0, *image.shape[-2:])
 
 
-def _views_read(images_of: Sequence[int] | None, count: int, where: str | os.PathLike) -> list[int]:
-    """The views whose images a reader decodes, in order: all ``count`` (``images_of`` None), else ``images_of``
-    (a :class:`ViewOutOfRange` naming ``where`` for one the input does not have)."""
+def _views_read(images_of: Sequence[int] | None, count: int,
+                where: str | os.PathLike) -> tuple[list[int], list[int] | None]:
+    """``(read, subset)``: the views whose images a reader decodes, in order: all ``count`` (``images_of`` None),
+    else ``images_of`` (a :class:`ViewOutOfRange` naming ``where`` for one the input does not have); and the
+    ``subset`` :func:`_views_of` takes: None when every view is read, else ``read``."""
     if images_of is None:
-        return list(range(count))
+        return list(range(count)), None
     read = [int(i) for i in images_of]
     if outside := [i for i in read if not 0 <= i < count]:
         raise ViewOutOfRange(where, max(outside), count)
-    return read
+    return read, read
 
 
 def _views_of(subset: list[int] | None, images: Tensor, c2w: Tensor, K: Tensor, names: list[str],
@@ -315,7 +317,7 @@ def _load_transforms(path: Path, resolution: int | None = None, images_of: Seque
     first_read = first_undistorted = None  # the sizes (empty tensors) of the first view, read and undistorted
     stored: tuple[int, int] | None = None  # the views' size before downsizing, when they were
     ground_truth: Tensor | None = None
-    read = _views_read(images_of, len(paths), json_path)
+    read, subset = _views_read(images_of, len(paths), json_path)
     first = paths[read[0]] if read else paths[0]  # the view the others' sizes are compared with
     for i in read:
         file = paths[i]
@@ -360,7 +362,7 @@ def _load_transforms(path: Path, resolution: int | None = None, images_of: Seque
 
         points_xyz, points_rgb = load_point_cloud(path_inside(folder, str(meta["ply_file_path"]), json_path))
     return _views_of(
-        None if images_of is None else read,
+        subset,
         images=torch.stack(images),
         c2w=cameras.c2w.float(),
         K=K.float(),
@@ -418,7 +420,7 @@ def _load_colmap(path: Path, resolution: int | None = None, images_of: Sequence[
     stored: tuple[int, int] | None = None  # the views' size before downsizing
     K = model.K.clone()
     grids = GridCache()
-    read = _views_read(images_of, len(model), model_dir)
+    read, subset = _views_read(images_of, len(model), model_dir)
     for i in read:
         name, h, w = model.image_names[i], model.heights[i], model.widths[i]
         file = path_inside(image_dir, name, model_dir)
@@ -441,7 +443,7 @@ def _load_colmap(path: Path, resolution: int | None = None, images_of: Sequence[
     points = model.points_xyz.float() if len(model.points_xyz) else None
     colors = model.points_rgb.float() / 255.0 if len(model.points_xyz) else None
     return _views_of(
-        None if images_of is None else read,
+        subset,
         images=torch.stack(images),
         c2w=model.c2w.float(),
         K=K.float(),
@@ -474,14 +476,14 @@ def _reconfusion_views(scene: ReconFusionScene, file: Path, resolution: int | No
     (none: no view, ``images [0, 3, 0, 0]``)."""
     from genxd.data.reconfusion import decode_scene_images
 
-    read = _views_read(images_of, len(scene), file)
+    read, subset = _views_read(images_of, len(scene), file)
     images, stored = torch.empty(0, 3, 0, 0), None
     if read:
         images, stored = decode_scene_images(scene.image_bytes, str(file),
                                              lambda image: downsize_pixels(image[None], None, resolution)[0][0],
-                                             indices=None if images_of is None else read)
+                                             indices=subset)
     return _views_of(
-        None if images_of is None else read,
+        subset,
         images=images.float(),
         c2w=scene.c2w.float(),
         K=scene.K.float(),
