@@ -104,7 +104,7 @@ def evaluate_scene(
             raise ValueError(no_held_out)
         try:  # downsized as read to the size reconstructed at (a capture of 1080p frames was held whole first)
             views = load_views(source, resolution=max(height, width) if height and width else None,
-                               scene_key=scene_key, images_of=test)
+                               scene_key=scene_key, images_of=test, read_depths=False)  # images scored alone
         except ViewOutOfRange as exc:
             raise ValueError(f"{rec.cameras_path}: held-out view {exc.view} is out of range: the input has "
                              f"{exc.count} views") from None

@@ -275,11 +275,12 @@ def _fill_unread_pinhole_K(K: Tensor, read: Sequence[int], models: Sequence[str]
             K[i] = known[key].to(K.dtype)
 
 
-def _load_transforms(path: Path, resolution: int | None = None, images_of: Sequence[int] | None = None) -> Views:
+def _load_transforms(path: Path, resolution: int | None = None, images_of: Sequence[int] | None = None,
+                     read_depths: bool = True) -> Views:
     """The views of a transforms.json (``path``, or the folder holding it), each image downsized to ``resolution``
     (:func:`downsize_pixels`) as soon as it is read (and undistorted): the views of 300 frames of 1080p held
     about 15 GB at once as floats before they were downsized to 128 px. ``images_of``: only those views, their
-    images and depth maps alone read (:func:`load_views`)."""
+    images and depth maps alone read; ``read_depths`` False: no depth map read (:func:`load_views`)."""
     from genxd.cameras._io import json_number
     from genxd.cameras.formats import TRANSFORMS_JSON, transforms_from_object
     from genxd.utils.json_files import read_json
@@ -311,6 +312,8 @@ def _load_transforms(path: Path, resolution: int | None = None, images_of: Seque
     if depth_paths is not None:
         depth_unit = json_number(meta.get("depth_unit_scale_factor", 1e-3), f"{json_path}: depth_unit_scale_factor",
                                  positive=True)
+    if not read_depths:  # listed and checked as a listing, not read
+        depth_paths = None
     grids = GridCache()
     images: list[Tensor] = []
     depths: list[Tensor | None] = []
@@ -327,7 +330,7 @@ def _load_transforms(path: Path, resolution: int | None = None, images_of: Seque
             if tuple(image.shape[-2:]) != size:
                 raise ValueError(f"{json_path}: images are {image.shape[-1]}x{image.shape[-2]} but the file says "
                                  f"{cameras.width}x{cameras.height}")
-            if depth_paths is None and (folder / "ground_truth.npz").is_file():  # genxd.data.synthetic folders
+            if read_depths and depth_paths is None and (folder / "ground_truth.npz").is_file():  # synth folders
                 ground_truth = ground_truth_depth(folder / "ground_truth.npz", (len(frames), *size))
         same_size([first_read, image], [first, file], json_path)
         depth = load_depth_map(depth_paths[i], depth_unit, size) if depth_paths is not None else (
@@ -503,7 +506,7 @@ def _reconfusion_split_ids(path: Path, scene: ReconFusionScene, n_views: int) ->
 
 def load_views(
     path: str | os.PathLike, resolution: int | None = None, scene_key: str | None = None,
-    images_of: Sequence[int] | None = None,
+    images_of: Sequence[int] | None = None, read_depths: bool = True,
 ) -> Views:
     """Read posed images from a supported input folder (see the module docstring).
 
@@ -516,13 +519,15 @@ def load_views(
             views in :attr:`Views.input_cameras`. Only their images (and depth maps) are read and checked: an image
             of another view that is missing, cannot be decoded or has another size is not found. A view the input
             does not have is a :class:`ViewOutOfRange`. None: all views (``input_cameras`` None).
+        read_depths: False: no depth map is read (``Views.depths`` None), for a caller that uses the images alone
+            (``genxd eval-recon``: a synthetic folder's ``ground_truth.npz`` held the depth of every view).
     """
     path = Path(path)
     if images_of is not None and not len(images_of):
         raise ValueError("images_of: no views given (None reads all)")
     kind = detect_input_kind(path)
     if kind == "transforms":
-        views = _load_transforms(path, resolution, images_of)
+        views = _load_transforms(path, resolution, images_of, read_depths)
     elif kind == "colmap":
         views = _load_colmap(path, resolution, images_of)
     elif kind == "idr":
