@@ -516,9 +516,10 @@ def load_views(
         scene_key: the scene of a ReconFusion folder (needed when it holds several).
         images_of: read only these views (indices into the input's views; at least one), in this order: the views
             ``load_views(path, resolution).subset(images_of)`` gives, with the cameras and names of all the input's
-            views in :attr:`Views.input_cameras`. Only their images (and depth maps) are read and checked: an image
-            of another view that is missing, cannot be decoded or has another size is not found. A view the input
-            does not have is a :class:`ViewOutOfRange`. None: all views (``input_cameras`` None).
+            views in :attr:`Views.input_cameras`. Only their images (and depth map files) are read and checked: an
+            image of another view that is missing, cannot be decoded or has another size is not found (a synthetic
+            folder's ``ground_truth.npz`` holds every view's depth in one array, which is read whole). A view the
+            input does not have is a :class:`ViewOutOfRange`. None: all views (``input_cameras`` None).
         read_depths: False: no depth map is read (``Views.depths`` None), for a caller that uses the images alone
             (``genxd eval-recon``: a synthetic folder's ``ground_truth.npz`` held the depth of every view).
     """
