@@ -235,7 +235,7 @@ def test_transforms_scene_is_parsed_once_within_the_json_size_limit(tmp_path, mo
 
 def test_curated_clip_view_not_at_its_distorted_cameras_size_is_named_when_read(tmp_path) -> None:
     """camvid reads its cameras lazily: an image of a lens camera at another size (here a half-size copy, whose aspect
-    ratio fits) is refused when the item is read, in one check of both rules (clips.check_view_sizes)."""
+    ratio fits) is refused when the item is read, in one check of both rules (view_lenses.check_view_sizes)."""
     import imageio.v3 as iio
 
     c2w = _orbit()

@@ -38,7 +38,8 @@ Everything is deterministic: clip lists are built at construction, random choice
 ``(seed, index)``, so an index maps to the same sample in every process and on every run.
 
 The package keeps one dataset a module: :mod:`.clips` (the sample dict, image fitting, camera scale and
-the clip base class), :mod:`.camvid` (with :mod:`.camvid_samples`, its videos in folders and archives,
+the clip base class, with :mod:`.view_lenses`, the views' lenses and size checks), :mod:`.camvid` (with
+:mod:`.camvid_samples`, its videos in folders and archives,
 :mod:`.frame_times`, its clips picked evenly in time, and :mod:`.camvid_dropped`, the note on those not trained),
 :mod:`.multiview`, :mod:`.reconfusion`, :mod:`.synthetic_clips` and :mod:`.mixture` (mixtures and
 ``build_dataset``); every name is importable from here.

@@ -20,11 +20,11 @@ from ..archive import ArchiveLimits, SafeZip
 from .camvid_dropped import _NAMED_VIDEOS, _dropped_advice, _Lost
 from .camvid_samples import (_MODEL_RE, _distinct_roots, _extracted_model, _ExtractDir, _is_image, _name_index,
                              _prune_old_layout, _Video)
-from .clips import (Lens, _as_list, _Cameras, _ClipDataset, _decode_image, _integral, _read_image, _real,
-                    _switch, pinhole_views)
+from .clips import _as_list, _Cameras, _ClipDataset, _decode_image, _integral, _read_image, _real, _switch
 from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
                           registered_frames, timed_clips, uneven_clip_steps, usable_times)
 from .registered_counts import registered_image_counts
+from .view_lenses import Lens, pinhole_views
 
 __all__ = ["CamVidDataset"]
 
@@ -51,8 +51,9 @@ class CamVidDataset(_ClipDataset):
             kept (default: a private temporary folder per process, removed at exit); the models extracted there
             by genxd before 5e057f4 (``<16 hex digits>/0/``, one per version) are removed.
         undistort: frames of a camera with lens distortion (``genxd curate``'s and CamVid-30K's ``SIMPLE_RADIAL``)
-            are undistorted as ``genxd reconstruct`` undistorts them (:func:`.clips.pinhole_views`); False ignores
-            the distortion (the stored pixels with the pinhole part of the camera, as the authors' training read them).
+            are undistorted as ``genxd reconstruct`` undistorts them (:func:`.view_lenses.pinhole_views`); False
+            ignores the distortion (the stored pixels with the pinhole part of the camera, as the authors' training
+            read them).
     """
 
     _timed: dict[int, list[float]]  # scene -> its frame times, for the videos whose clips are timed

@@ -12,8 +12,8 @@ from torch import Tensor
 
 from ...utils.paths import listed_image, path_inside, relative_to_cwd_note, require_file
 from ...validation import warn
-from .clips import (Lens, _as_list, _Cameras, _ClipDataset, _integral, _read_image, _switch, check_image_headers,
-                    pinhole_views)
+from .clips import _as_list, _Cameras, _ClipDataset, _integral, _read_image, _switch
+from .view_lenses import Lens, check_image_headers, pinhole_views
 
 __all__ = ["MultiViewDataset"]
 
@@ -67,7 +67,8 @@ class MultiViewDataset(_ClipDataset):
 
     Views of a camera with lens distortion (a COLMAP ``SIMPLE_RADIAL`` / ``OPENCV`` / ... camera, a
     ``transforms.json`` with ``k1 k2 p1 p2`` or ``OPENCV_FISHEYE``) are undistorted as ``genxd reconstruct``
-    undistorts them (COLMAP's undistorter; :func:`.clips.pinhole_views`); ``undistort=False`` ignores the distortion.
+    undistorts them (COLMAP's undistorter; :func:`.view_lenses.pinhole_views`); ``undistort=False`` ignores the
+    distortion.
     A scene listing one image file as two views (however its name is written) is refused, naming the file and image.
     """
 
