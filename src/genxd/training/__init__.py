@@ -1,6 +1,6 @@
 """GenXD training: mixed 3D/4D data, v-prediction with masked latent conditions, accelerate.
 
-- :mod:`genxd.training.config`: YAML presets and overrides;
+- :mod:`genxd.training.config`: YAML presets and overrides (its sections: :mod:`genxd.training.config_sections`);
 - :mod:`genxd.training.presets`: the shipped presets (``genxd/configs/``), found by name (``tiny``);
 - :mod:`genxd.training.objective`: noise levels, v-target, per-sample draws, the loss;
 - :mod:`genxd.training.models`: building/initialising the UNet (scratch, GenXD, Stable Video Diffusion);
