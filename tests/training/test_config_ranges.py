@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from genxd.training.config import load_config
+from genxd.training.config import TrainConfig, VAETrainConfig, load_config
 
 from .conftest import TINY, TINY_VAE
 
@@ -94,6 +94,26 @@ def test_a_run_seed_numpy_cannot_take_is_refused_when_read(seed, config, kind):
 @pytest.mark.parametrize("config, kind", [(TINY, "genxd"), (TINY_VAE, "vae")], ids=["train", "train-vae"])
 def test_the_edges_of_the_run_seed_range_are_kept(seed, config, kind):
     assert load_config(config, [f"seed={seed}"], kind=kind).seed == int(seed)
+
+
+@pytest.mark.parametrize("seed, message", [(True, "seed must be an integer, got True (bool)"),
+                                           ("7", "seed must be an integer, got '7' (str)"),
+                                           (1.5, "seed must be an integer, got 1.5"),
+                                           (-1, "seed must be an integer in 0..4294967295, got -1")])
+@pytest.mark.parametrize("cls", [TrainConfig, VAETrainConfig], ids=["train", "train-vae"])
+def test_a_run_seed_given_from_python_is_checked_as_every_integer_setting(cls, seed, message):
+    """A config made in Python (no YAML, whose reader refuses another type first): its run seed is checked as the
+    other integer settings are (genxd.validation's Int). True was taken for seed 1 and 1.5 kept, in silence; "7"
+    was a TypeError comparing an int with a str, naming no setting."""
+    with pytest.raises(ValueError) as caught:
+        cls(seed=seed)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("cls", [TrainConfig, VAETrainConfig], ids=["train", "train-vae"])
+def test_a_whole_float_run_seed_from_python_is_kept_as_an_integer(cls):
+    seed = cls(seed=3.0).seed
+    assert seed == 3 and type(seed) is int
 
 
 @pytest.mark.parametrize("override, message", [

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..generation_settings import generation_section_error
+from ..validation import Int
 from .config_mapping import config_from_dict, config_to_dict
 from .config_sections import (MAX_FIXED_CLIPS, MIXED_PRECISION, CheckpointConfig,  # noqa: F401 - re-exported
                               ConditioningConfig, DataConfig, EMAConfig, LoggingConfig, ModelConfig, NoiseConfig,
@@ -48,13 +49,9 @@ __all__ = [
 
 #: the largest run ``seed``: the run seeds numpy's global generator too (accelerate's ``set_seed``), which takes 32 bits
 MAX_RUN_SEED = 2**32 - 1
-
-
-def _check_run_seed(seed: int) -> None:
-    """A ValueError naming ``seed`` when it is outside 0..:data:`MAX_RUN_SEED` (numpy's words named no setting:
-    "Seed must be between 0 and 2**32 - 1")."""
-    if not 0 <= seed <= MAX_RUN_SEED:
-        raise ValueError(f"seed must be an integer in 0..{MAX_RUN_SEED}, got {seed}")
+#: the run ``seed``'s rule: an integer in 0..:data:`MAX_RUN_SEED` (numpy's words named no setting: "Seed must be
+#: between 0 and 2**32 - 1"); a whole float is kept as its integer
+RUN_SEED = Int(0, MAX_RUN_SEED)
 
 
 @dataclass
@@ -75,7 +72,7 @@ class TrainConfig:
     generation: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check_run_seed(self.seed)
+        self.seed = RUN_SEED.check(self.seed, "seed")
         if (error := generation_section_error(self.generation)) is not None:
             raise error  # a misspelt key was written into every checkpoint, a bad value made them unusable
 
@@ -96,7 +93,7 @@ class VAETrainConfig:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
     def __post_init__(self) -> None:
-        _check_run_seed(self.seed)
+        self.seed = RUN_SEED.check(self.seed, "seed")
 
 
 #: The command that trains a config of each kind.
