@@ -62,6 +62,7 @@ __all__ = [
     "latent_fit_sources",
     "build_vae",
     "check_vae_config",
+    "check_svd_overrides",
     "build_scheduler",
     "resolve_latest",
     "count_parameters",
@@ -329,6 +330,8 @@ def build_unet(cfg: ModelConfig, progress: bool = True) -> tuple[UNetMVTemporalC
             unet.register_to_config(**cfg.unet)
         return unet, f"GenXD checkpoint {unet_dir}"
     unet_dir = _svd_unet_dir(root)
+    if cfg.unet:
+        check_svd_overrides(unet_dir / "config.json", cfg.unet)
     svd_config, svd_state = load_svd_state_dict(unet_dir, cfg.allow_pickle)
     config_path = unet_dir / "config.json"
     try:
@@ -415,6 +418,21 @@ def check_network_fits_memory(model_cls: Any, config: dict[str, Any], where: str
     raise ValueError(f"{where}: a network of {count / 1e6:,.0f}M parameters, {bytes_text(4 * count)} at float32 "
                      f"before any gradient or optimiser state, more than this machine's {bytes_text(memory)} of memory: "
                      "use fewer or narrower blocks")
+
+
+def check_svd_overrides(config_path: Path, overrides: dict[str, Any]) -> None:
+    """``model.unet`` of ``model.init: svd`` (applied over the SVD UNet config ``config_path`` converted to GenXD's,
+    :func:`unet_config_from_svd`), checked before the SVD weights are read (gigabytes) and the network is built: a
+    size beyond any model (:func:`~genxd.checkpoints.check_config_sizes`, naming ``model.unet``), then a network
+    that would not fit in memory (:func:`check_network_fits_memory`, naming the config and ``model.unet``). A config
+    that cannot be read or converted is left to the loader, which names what is wrong."""
+    check_config_sizes(Path("model.unet"), overrides)  # the path is only named
+    try:
+        svd_config = read_json(config_path, "a Stable Video Diffusion UNet config")
+        config = unet_config_from_svd(svd_config, **overrides)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return
+    check_network_fits_memory(UNetMVTemporalConditionModel, config, f"{config_path} (as a GenXD UNet, with model.unet)")
 
 
 def build_scheduler(path: str | None) -> DiffusersModel:
