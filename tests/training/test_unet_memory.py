@@ -100,3 +100,19 @@ def test_svd_overrides_that_fit_the_memory_build(tmp_path, monkeypatch):
     cfg = load_config(None, ["model.init=svd", f"model.pretrained={svd}", "model.unet.layers_per_block=2"])
     unet, where = build_unet(cfg.model, progress=False)
     assert where.startswith(f"Stable Video Diffusion {svd}: ") and unet.config.layers_per_block == 2
+
+
+def test_a_scratch_unet_config_beyond_any_model_is_refused_before_the_network_is_sized(monkeypatch):
+    """``model.init: scratch`` with ``model.unet.layers_per_block=100000``: the memory check's build on the meta device
+    ran for hours (the VAE's config and an SVD start's overrides had the size limits, the scratch UNet's not)."""
+    import genxd.training.models as models
+    from genxd.training.config import load_config
+
+    def sized(*args):
+        raise AssertionError("sized before the limits")
+
+    monkeypatch.setattr(models, "check_network_fits_memory", sized)
+    cfg = load_config(TINY, ["model.unet.layers_per_block=100000"])
+    with pytest.raises(ValueError, match=r"^model\.unet: layers_per_block = 100000 is beyond any model genxd can "
+                                         r"build \(at most 256\)$"):
+        models.build_unet(cfg.model, progress=False)

@@ -311,6 +311,7 @@ def build_unet(cfg: ModelConfig, progress: bool = True) -> tuple[UNetMVTemporalC
         if not cfg.unet:
             raise ValueError("model.init=scratch needs model.unet (a UNetMVTemporalConditionModel config)")
         check_group_norm_channels("model.unet", cfg.unet, "UNetMVTemporalConditionModel")
+        check_config_sizes(Path("model.unet"), cfg.unet)  # before the network is sized: 100000 layers took hours
         check_network_fits_memory(UNetMVTemporalConditionModel, cfg.unet, "model.unet")
         try:
             unet = UNetMVTemporalConditionModel(**cfg.unet)
