@@ -25,6 +25,12 @@ from .conftest import TINY, TINY_VAE
     ("validation.fps=0", "validation.fps must be a finite number in [0.01, 1000], got 0.0 (frames per second)"),
     ("validation.fps=1e-9", "validation.fps must be a finite number in [0.01, 1000], got 1e-09"),  # failed at the
     ("validation.fps=1e12", "validation.fps must be a finite number in [0.01, 1000], got 1000000000000.0"),  # first validation
+    # sampled without guidance, without a word (the pipeline guides above 1 only)
+    ("validation.guidance_scale=0.5", "validation.guidance_scale must be a finite number in [1, 100], got 0.5"),
+    ("validation.guidance_scale=-3", "validation.guidance_scale must be a finite number in [1, 100], got -3.0"),
+    ("validation.seed=-1", "validation.seed must be an integer in 0..9223372036854775807, got -1"),
+    # torch's generator failed at the first validation: 'Overflow when unpacking long'
+    ("validation.seed=99999999999999999999999", "validation.seed must be an integer in 0..9223372036854775807"),
     ("training.lr_warmup_steps=-3", "training.lr_warmup_steps must be >= 0, got -3"),
     ("training.min_lr_ratio=2", "training.min_lr_ratio must be in [0, 1], got 2.0"),
     ("training.adam_beta1=1.5", "training.adam_beta1 must be in [0, 1), got 1.5"),
@@ -48,6 +54,8 @@ def test_a_setting_out_of_range_is_refused_when_read(override, message, config, 
 @pytest.mark.parametrize("override", ["training.ema.power=0.75", "training.ema.start_step=0", "validation.num_samples=0",
                                       "validation.num_samples=256",
                                       "validation.fps=0.5", "validation.fps=0.01", "validation.fps=1000", "training.min_lr_ratio=1", "training.adam_beta2=0",
+                                      "validation.guidance_scale=1", "validation.guidance_scale=100", "validation.seed=0",
+                                      "validation.seed=9223372036854775807",
                                       "training.weight_decay=0", "training.lr_warmup_steps=0", "data.length=1",
                                       "data.height=8", "data.width=8", "logging.every_steps=0"])
 def test_the_edges_of_the_ranges_are_kept(override):

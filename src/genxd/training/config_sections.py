@@ -288,9 +288,13 @@ class ValidationConfig:
                              f"every validation), got {self.num_samples}")
         # the range of the commands' --fps: ffmpeg stores no rate under 1e-7 or over about 1e9, and the first
         # validation failed, maybe hours in ("the video writer (ffmpeg) stopped before finishing")
-        from ..validation import FPS
+        from ..validation import FPS, GUIDANCE, SEED
 
         FPS.check(self.fps, "validation.fps")
+        # generate's --guidance and --seed rules: a guidance below 1 (negative, 0.5) sampled unguided without a word,
+        # and a seed past 64 bits failed at the first validation (torch's generator; the clips take seed + i)
+        self.guidance_scale = GUIDANCE.check(self.guidance_scale, "validation.guidance_scale")
+        self.seed = SEED.check(self.seed, "validation.seed")
 
 
 @dataclass
