@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from . import validation as v
+from .camera_presets import unknown_camera_message
 from .cameras import CameraPath, read_camera_path, trajectories
 from .cameras.reader import perspective_only
 from .utils.json_text import json_text
@@ -120,11 +121,7 @@ def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) 
         return perspective_only(read_camera_path(path, default_focal=focal))  # its K is the frames'
     if isinstance(camera, Path) or path.suffix or "/" in name or os.sep in name:
         raise FileNotFoundError(f"{path}: camera file or folder not found")
-    from .utils.close_names import close_name_note
-
-    close = close_name_note(name, trajectories.PRESETS)  # 'orbi', 'Orbit': the preset meant
-    raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(sorted(trajectories.PRESETS))} or a camera "
-                         f"file / folder, got {name!r}{close}")
+    raise v.InvalidValue(unknown_camera_message(name, trajectories.PRESETS))  # 'orbi', 'Orbit': the preset meant
 
 
 def preset_beside_a_path_warning(camera: str | Path | CameraPath) -> str | None:

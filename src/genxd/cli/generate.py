@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, List, Optional, overload
 import typer
 
 from .. import validation as v
+from ..camera_presets import CAMERA_PRESETS, unknown_camera_message
 from ..utils.paths import reachable
 from .common import DEFERRED_IMPORTS, UsageError, import_libraries, note, one_line, run_cli
 from .terminal_text import printed_path
@@ -110,11 +111,6 @@ def check_model_folder(model: str | None) -> None:
         resolve_checkpoint(model)
 
 
-#: ``genxd.cameras.trajectories.PRESETS``' names (that module imports torch: seconds), for the early check of
-#: ``--camera``; a test keeps the two equal
-CAMERA_PRESETS = ("dolly", "forward", "orbit", "pan", "spiral", "static", "zoom")
-
-
 def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, skip_existing: bool,
                              model: str | None = None, camera: str | None = None,
                              summary: Path | None = None,
@@ -133,11 +129,7 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     paths = collect_images(inputs)
     check_model_folder(model)
     if camera is not None and camera not in CAMERA_PRESETS and not reachable(camera, "camera file or folder"):
-        from ..utils.close_names import close_name_note
-
-        close = close_name_note(camera, CAMERA_PRESETS)  # 'orbi', 'Orbit': the preset meant
-        raise v.InvalidValue(f"{v.arg('camera')} must be one of {', '.join(CAMERA_PRESETS)} or a camera file / "
-                             f"folder, got {camera!r}{close}")  # the words of genxd.api's check
+        raise v.InvalidValue(unknown_camera_message(camera))  # the words of genxd.api's check
     check_writable_dir(out, f"output folder ({v.arg('out_dir')})")
     if summary is not None:
         check_summary_file(shard_summary(summary, shard), overwrite)

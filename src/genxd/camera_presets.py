@@ -1,0 +1,31 @@
+"""The camera presets' names and the refusal of a name that is none of them, without torch: ``genxd generate``'s
+early check of ``--camera`` runs before the model code is imported (torch, diffusers: seconds), and
+:func:`genxd.generate`'s own check (:mod:`genxd.camera_arguments`) words its refusal the same way.
+
+The presets themselves are :data:`genxd.cameras.trajectories.PRESETS` (that module imports torch); a test keeps
+:data:`CAMERA_PRESETS` equal to its names.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .caller_style import arg
+
+__all__ = ["CAMERA_PRESETS", "unknown_camera_message"]
+
+#: ``genxd.cameras.trajectories.PRESETS``' names, sorted
+CAMERA_PRESETS = ("dolly", "forward", "orbit", "pan", "spiral", "static", "zoom")
+
+
+def unknown_camera_message(camera: str, presets: Iterable[str] = CAMERA_PRESETS) -> str:
+    """The refusal of a camera argument that is neither one of ``presets`` nor an existing file / folder, naming the
+    argument as the caller does (``--camera`` / ``camera``) and the preset meant (``'orbi'``, ``'Orbit'``)::
+
+        camera must be one of dolly, forward, ... or a camera file / folder, got 'orbi' (did you mean 'orbit'?)
+    """
+    from .utils.close_names import close_name_note  # difflib: only for a refusal
+
+    names = sorted(presets)
+    return (f"{arg('camera')} must be one of {', '.join(names)} or a camera file / folder, got {camera!r}"
+            f"{close_name_note(camera, names)}")
