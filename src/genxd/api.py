@@ -47,7 +47,7 @@ from .utils.memory_images import ImageObject, MemoryImage, collect_inputs, is_me
 from .utils.shards import shard_indices, shard_line
 from .utils.video import default_fps
 from .utils.progress import bar_settings, closed_on_interrupt, disable_setting, progress_bar, progress_write
-from .generate_settings import GenerateSettings
+from .generate_settings import GenerateSettings, check_model_frames
 
 
 def generate_scenes(
@@ -176,6 +176,7 @@ def generate_scenes(
     # 2. the model's settings, from its config files only
     info = loaded.info if loaded is not None else model_info(model)
     d = info.defaults
+    check_model_frames(s, info.path / GENERATION_CONFIG, d["num_frames"])  # before a path of its frames is made
     res = int(s.resolution or d["resolution"])
     multiple = info.latent_multiple
     if multiple and res % multiple:

@@ -107,7 +107,29 @@ class GenerateSettings:
         )
 
 
-__all__ = ["GenerateSettings"]
+def check_model_frames(s: GenerateSettings, config: Path, model_frames: object) -> None:
+    """The model's frame count (``model_frames``, ``num_frames`` of its ``config``, generation_config.json) where
+    :func:`genxd.generate` takes it, checked before anything is made of it: for the frames of a preset's or a video's
+    path when ``num_frames`` is not given (``s``: the checked settings), else for the window of a long path when
+    ``window`` is not given; as those options are checked (:data:`~genxd.generation_settings.MODEL_NUM_FRAMES`).
+    An InvalidValue naming the file and the key: 1e12 made a preset path of 1e12 cameras (refused naming
+    ``--frames``, not given), 50000 ran out of memory after half a minute, 1 was refused naming ``--window``."""
+    from .camera_presets import CAMERA_PRESETS
+    from .generation_settings import MODEL_NUM_FRAMES, check_model_setting
+
+    preset = isinstance(s.camera, str) and s.camera in CAMERA_PRESETS  # a path given as text is "./name" by now
+    if s.num_frames is None and (preset or s.camera_from_video is not None):
+        option = "num_frames"
+    elif s.window is None:
+        option = "window"
+    else:
+        return
+    who, verb = ("genxd generate", "give") if v.is_cli() else ("genxd.generate", "pass")
+    check_model_setting(config, "num_frames", model_frames, MODEL_NUM_FRAMES,
+                        f"{who} takes it for {v.arg(option)}, which was not given: {verb} {v.arg(option)}")
+
+
+__all__ = ["GenerateSettings", "check_model_frames"]
 
 
 def _refuse_camera_arrays(camera: object, what: str) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 from . import validation as v
 from .utils.close_names import close_matches_note
 
-__all__ = ["GENERATION_KEYS", "unknown_generation_keys", "check_defaults", "trained_ranges", "generation_number", "generation_section_error"]
+__all__ = ["GENERATION_KEYS", "unknown_generation_keys", "check_defaults", "trained_ranges", "generation_number",
+           "generation_section_error", "MODEL_NUM_FRAMES", "check_model_setting"]
 
 #: The keys of ``generation_config.json`` genxd reads (besides notes, whose names start with ``_``).
 GENERATION_KEYS = ("resolution", "height", "width", "num_frames", "num_inference_steps", "guidance_scale", "focal",
@@ -24,6 +25,11 @@ GENERATION_KEYS = ("resolution", "height", "width", "num_frames", "num_inference
 #: generation defaults the jobs use as whole numbers (``int(...)``) and as numbers (``float(...)``)
 INT_DEFAULTS = ("resolution", "num_frames", "num_inference_steps", "height", "width")
 FLOAT_DEFAULTS = ("guidance_scale",)
+
+#: a model's frame count (``num_frames`` of its generation_config.json) where a job takes it for the frames of a
+#: path or for its window: the range of ``genxd generate --frames`` / ``--window`` (1e12 made a preset path of
+#: 1e12 cameras, 50000 ran out of memory after half a minute, 1 was refused naming --window, not given)
+MODEL_NUM_FRAMES = v.Int(2, 10_000)
 
 
 def generation_number(value: Any) -> float | None:
@@ -38,6 +44,18 @@ def generation_number(value: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _int_text(value: Any) -> bool:
+    """False for a string ``int()`` cannot read (``"12.0"``, ``"1e3"``: numbers to :func:`generation_number`, which
+    the jobs' ``int(d["num_frames"])`` refused with a bare "invalid literal for int()"); True for anything else."""
+    if not isinstance(value, str):
+        return True
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True
+
+
 def check_defaults(cfg_path: Path | str, defaults: dict, partial: bool = False) -> None:
     """The generation defaults the jobs use (``int(d["resolution"])``, ``float(d["guidance_scale"])`` ...):
     a ValueError naming ``cfg_path`` for one that is not a positive whole number / a finite number. ``partial``: the
@@ -46,7 +64,7 @@ def check_defaults(cfg_path: Path | str, defaults: dict, partial: bool = False) 
         if key not in defaults or (key in ("height", "width") and defaults[key] is None):
             continue
         x = generation_number(defaults[key])
-        if x is None or x != int(x) or x < 1:
+        if x is None or x != int(x) or x < 1 or not _int_text(defaults[key]):
             raise ValueError(f"{cfg_path}: {key} must be a positive whole number, got {defaults[key]!r}")
     for key in FLOAT_DEFAULTS:
         if partial and key not in defaults:
@@ -58,6 +76,17 @@ def check_defaults(cfg_path: Path | str, defaults: dict, partial: bool = False) 
     if not v.SCHEDULERS.accepts(defaults.get("scheduler")):
         raise ValueError(f"{cfg_path}: scheduler must be {v.SCHEDULERS.describe()}, got "
                          f"{defaults.get('scheduler')!r}")
+
+
+def check_model_setting(config: Path | str, key: str, value: Any, spec: v.Spec, use: str) -> None:
+    """An InvalidValue naming ``config`` and ``key`` for a model setting (``value``, read from the file) that a job
+    takes in place of an option not given, when ``spec`` (that option's range) refuses it; ``use`` says what takes
+    it and how to avoid it: ``"/m/generation_config.json: num_frames must be an integer in 2..10000, got 1; <use>"``.
+    The option itself was not given, so a refusal naming it named what the user had not written."""
+    try:
+        spec.check(value, key)
+    except v.InvalidValue as exc:
+        raise v.InvalidValue(f"{config}: {exc}; {use}") from None
 
 
 def trained_ranges(cfg_path: Path | str, cfg: dict) -> dict:

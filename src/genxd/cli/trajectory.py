@@ -103,14 +103,16 @@ def check_model_settings(config: Path, taken: dict[str, tuple[str, object]]) -> 
     it that is outside the range of the option that sets it (``taken[option] = (what the model calls it,
     value)``): the option was not given, so a refusal naming it (``--num-frames must be ...``) named what the user
     had not written, and a one-camera path, which ``--num-frames`` refuses, was written."""
+    from ..generation_settings import check_model_setting
+
     checks = {"--num-frames": MAKE_NUM_FRAMES, "--height": MAKE_SIZE, "--width": MAKE_SIZE, "--scale": MAKE_SCALE,
               "--focal": v.FOCAL}
     for option, (name, value) in taken.items():
         try:
-            checks[option].check(value, name)
+            check_model_setting(config, name, value, checks[option],
+                                f"--for-model takes it for {option}, which was not given: give {option}")
         except v.InvalidValue as exc:
-            raise UsageError(f"{config}: {exc}; --for-model takes it for {option}, which was not given: give "
-                             f"{option}") from None
+            raise UsageError(str(exc)) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -99,10 +99,23 @@ def _preview_images(session: Session, res: int) -> list[np.ndarray]:
     return [tensor_to_uint8(load_image(p, res, res, "crop")) for p in session.inputs]
 
 
+def check_model_frames(config: Path, model_frames: object) -> None:
+    """The model's frame count (``num_frames`` of its ``config``, generation_config.json), which the demo takes for
+    the Frames slider's start and the window of a long path, in the range of ``genxd generate --frames``: an
+    InvalidValue naming the file and the key before the page is built, not a failure of each request."""
+    from ..generation_settings import MODEL_NUM_FRAMES, check_model_setting
+
+    check_model_setting(config, "num_frames", model_frames, MODEL_NUM_FRAMES,
+                        "the demo takes it for the Frames slider's start and the window of a long path: fix the file")
+
+
 def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
     """The page. ``devices`` runs the jobs (its first device's model gives the defaults shown)."""
+    from ..checkpoints import GENERATION_CONFIG
+
     loaded = devices.loaded(devices.names[0])
     d = loaded.defaults
+    check_model_frames(loaded.path / GENERATION_CONFIG, d["num_frames"])
     default_frames = int(d["num_frames"])
     default_focal = float(d.get("focal") or trajectories.AUTHORS_FOCAL)
     preset_scale = loaded.info.preset_scale  # presets scaled to the model's scene depth, as `genxd generate` does
