@@ -3,7 +3,8 @@ early check of ``--camera`` runs before the model code is imported (torch, diffu
 :func:`genxd.generate`'s own check (:mod:`genxd.camera_arguments`) words its refusal the same way.
 
 The presets themselves are :data:`genxd.cameras.trajectories.PRESETS` (that module imports torch); a test keeps
-:data:`CAMERA_PRESETS` equal to its names.
+:data:`CAMERA_PRESETS` equal to its names, which the command line's help lists (``generate --camera``,
+``trajectory make NAME``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from .caller_style import arg
 
 __all__ = ["CAMERA_PRESETS", "unknown_camera_message"]
 
-#: ``genxd.cameras.trajectories.PRESETS``' names, sorted
-CAMERA_PRESETS = ("dolly", "forward", "orbit", "pan", "spiral", "static", "zoom")
+#: ``genxd.cameras.trajectories.PRESETS``' names, in its order (the help lists them so; refusals sort them)
+CAMERA_PRESETS = ("orbit", "forward", "spiral", "dolly", "zoom", "pan", "static")
 
 
 def unknown_camera_message(camera: str, presets: Iterable[str] = CAMERA_PRESETS) -> str:

@@ -178,7 +178,7 @@ def register(app: typer.Typer) -> None:
         input_list: Optional[Path] = typer.Option(None, "--input-list", help="Text file naming more inputs, one a line (relative to its folder)."),
         out: Annotated[Path, Out("Output folder: one sub-folder per image, named after it (same names get the extension added).")] = Path("outputs"),
         model: Model = None,
-        camera: str = typer.Option("orbit", "--camera", "-c", help="orbit, forward, spiral, dolly, zoom, pan, static, or a camera file / folder: authors' JSON, w2c list, transforms.json, COLMAP model, genxd curate / generate output (see docs/cameras.md)."),
+        camera: str = typer.Option("orbit", "--camera", "-c", help=f"{', '.join(CAMERA_PRESETS)}, or a camera file / folder: authors' JSON, w2c list, transforms.json, COLMAP model, genxd curate / generate output (see docs/cameras.md)."),
         camera_from_video: Optional[Path] = typer.Option(None, "--camera-from-video", help="Take the camera path from a video (or a frame folder, or its COLMAP model / transforms.json): SfM with moving objects masked, relative to the first camera, resampled to --frames; replaces --camera. More settings: genxd trajectory from-video."),
         camera_start: Optional[str] = typer.Option(None, "--camera-start", help="With --camera-from-video: use the clip from here, seconds from its first frame (2.5) or a frame index (30f: 0f is the first frame; a frame folder's files are counted in name order from 0, whatever numbers their names hold)."),
         camera_end: Optional[str] = typer.Option(None, "--camera-end", help="With --camera-from-video: use the clip up to here, not included (seconds or a frame index such as 90f)."),

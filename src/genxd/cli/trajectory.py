@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional, cast
 import typer
 
 from .. import validation as v
+from ..camera_presets import CAMERA_PRESETS
 from .common import UsageError, note, run_cli
 from .terminal_text import printed_path
 from .options import Out, Overwrite, Quiet, Seed, checked, flag
@@ -179,7 +180,7 @@ def register(app: typer.Typer) -> None:
 
     @trajectory.command("make", short_help="Write a preset camera path (orbit, forward, pan, ...).")
     def make(
-        name: str = typer.Argument(..., help="Preset: orbit, forward, spiral, dolly, zoom, pan, static."),
+        name: str = typer.Argument(..., help=f"Preset: {', '.join(CAMERA_PRESETS)}."),
         out: Annotated[Path, Out("Output file (authors/transforms/w2c JSON) or folder (colmap).")] = ...,  # type: ignore[assignment]  # typer: ... marks it required
         fmt: CameraFormat = typer.Option(CameraFormat.authors, "--format", help="authors: GenXD camera JSON; transforms: nerfstudio; colmap: binary model; w2c: bare w2c list."),
         num_frames: Optional[int] = typer.Option(None, "--num-frames", "-n", callback=checked(MAKE_NUM_FRAMES), help="Number of cameras, at least 2 (default: 12, or the --for-model model's)."),
