@@ -6,7 +6,7 @@ import inspect
 import re
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional, cast
+from typing import TYPE_CHECKING, Annotated, Mapping, Optional, cast
 
 import typer
 
@@ -18,6 +18,7 @@ from .options import Out, Overwrite, Quiet, Seed, checked, flag
 
 if TYPE_CHECKING:  # genxd.cameras imports torch (seconds): for the types only
     from ..cameras.clip_range import ClipBound
+    from ..checkpoints import ModelInfo
 
 
 #: How the presets name their arguments in a refusal -> trajectory make's options (``re`` patterns; a message's
@@ -99,21 +100,37 @@ MAKE_SIZE = v.Int(1, 65_536, optional=True)
 MAKE_SCALE = v.Float(0.0, 1e6, lo_open=True, optional=True)
 
 
-def check_model_settings(config: Path, taken: dict[str, tuple[str, object]]) -> None:
-    """A UsageError naming ``config`` (the ``--for-model`` model's generation_config.json) for a setting taken from
-    it that is outside the range of the option that sets it (``taken[option] = (what the model calls it,
-    value)``): the option was not given, so a refusal naming it (``--num-frames must be ...``) named what the user
-    had not written, and a one-camera path, which ``--num-frames`` refuses, was written."""
+def settings_for_model(info: ModelInfo, given: Mapping[str, object]) -> dict[str, object]:
+    """``given`` (``{option: value or None}`` for ``--num-frames``, ``--height``, ``--width``, ``--scale``,
+    ``--focal``) with each option not given taken from the ``--for-model`` model (``info``: its frame count, size,
+    scene scale and focal), as ``genxd generate --camera NAME`` takes them; each value taken is checked against the
+    range of the option that sets it, and the values returned are the ones checked.
+
+    A UsageError naming the model's generation_config.json for one outside it: the option was not given, so a
+    refusal naming it (``--num-frames must be ...``) named what the user had not written, and a one-camera path,
+    which ``--num-frames`` refuses, was written."""
+    from ..checkpoints import GENERATION_CONFIG
     from ..generation_settings import check_model_setting
 
+    d = info.defaults
+    from_model = {"--num-frames": ("num_frames", int(d["num_frames"])),
+                  "--height": ("height" if d.get("height") else "resolution", int(d.get("height") or d["resolution"])),
+                  "--width": ("width" if d.get("width") else "resolution", int(d.get("width") or d["resolution"])),
+                  "--scale": ("scene_depth / 2 (the presets' scale)", info.preset_scale),
+                  "--focal": ("focal", d.get("focal"))}
     checks = {"--num-frames": MAKE_NUM_FRAMES, "--height": MAKE_SIZE, "--width": MAKE_SIZE, "--scale": MAKE_SCALE,
               "--focal": v.FOCAL}
-    for option, (name, value) in taken.items():
+    settings = dict(given)
+    for option, (name, value) in from_model.items():
+        if given[option] is not None:  # given here: it wins
+            continue
         try:
-            check_model_setting(config, name, value, checks[option],
+            check_model_setting(info.path / GENERATION_CONFIG, name, value, checks[option],
                                 f"--for-model takes it for {option}, which was not given: give {option}")
         except v.InvalidValue as exc:
             raise UsageError(str(exc)) from None
+        settings[option] = value
+    return settings
 
 
 def register(app: typer.Typer) -> None:
@@ -208,7 +225,7 @@ def register(app: typer.Typer) -> None:
             from genxd.cameras import formats, trajectories
             from genxd.cameras.camera_path import square_pixel_intrinsics
             from genxd.checkpoint_folders import BUNDLED
-            from genxd.checkpoints import GENERATION_CONFIG, RELEASED_DEFAULTS, model_info
+            from genxd.checkpoints import RELEASED_DEFAULTS, model_info
             from genxd.utils import json_files
             from genxd.utils.io import atomic_file, check_writable_dir
 
@@ -249,22 +266,10 @@ def register(app: typer.Typer) -> None:
                     info = model_info(None if for_model == BUNDLED else for_model)
                 except FileNotFoundError as exc:  # worded for generate's --model ("then pass --model DIR")
                     raise FileNotFoundError(re.sub(r"--model\b", "--for-model", str(exc))) from None
-                d = info.defaults
-                from_model = {"--num-frames": ("num_frames", int(d["num_frames"])),
-                              "--height": ("height" if d.get("height") else "resolution",
-                                           int(d.get("height") or d["resolution"])),
-                              "--width": ("width" if d.get("width") else "resolution",
-                                          int(d.get("width") or d["resolution"])),
-                              "--scale": ("scene_depth / 2 (the presets' scale)", info.preset_scale),
-                              "--focal": ("focal", d.get("focal"))}
                 given_here = {"--num-frames": n, "--height": h, "--width": w, "--scale": pos_scale, "--focal": f}
-                check_model_settings(info.path / GENERATION_CONFIG, {
-                    option: taken for option, taken in from_model.items() if given_here[option] is None})
-                n = n if n is not None else int(d["num_frames"])
-                h = h if h is not None else int(d.get("height") or d["resolution"])
-                w = w if w is not None else int(d.get("width") or d["resolution"])
-                pos_scale = pos_scale if pos_scale is not None else info.preset_scale
-                f = f if f is not None else d.get("focal")
+                settings = settings_for_model(info, given_here)  # the model's values for those not given, checked
+                n, h, w = (cast(Optional[int], settings[o]) for o in ("--num-frames", "--height", "--width"))
+                pos_scale, f = (cast(Optional[float], settings[o]) for o in ("--scale", "--focal"))
             authors_size = int(RELEASED_DEFAULTS["resolution"])
             n = n or trajectories.AUTHORS_NUM_FRAMES
             h, w, pos_scale = h or authors_size, w or authors_size, 1.0 if pos_scale is None else pos_scale
