@@ -9,27 +9,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import genxd.data.synthetic as synthetic
 from genxd.cli.synth_runs import RUNS_FILE
 
 from .introspect import invoke
 
 runner = CliRunner()
 ARGS = ["--size", "8", "--frames", "2"]
-
-
-@pytest.fixture
-def made(monkeypatch) -> list[int]:
-    """The seeds of the clips rendered from now on (``make_clip`` is called as before)."""
-    seeds: list[int] = []
-    real = synthetic.make_clip
-
-    def make_clip(seed, *args, **kwargs):
-        seeds.append(seed)
-        return real(seed, *args, **kwargs)
-
-    monkeypatch.setattr(synthetic, "make_clip", make_clip)
-    return seeds
 
 
 @pytest.mark.parametrize("in_the_way", ["synth_3d_000000.mp4", "synth_3d_000000.json", "synth_3d_000001.mp4"])

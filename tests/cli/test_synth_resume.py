@@ -25,20 +25,6 @@ def _stamps(folder) -> dict[str, tuple[int, bytes]]:
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != RUNS_FILE}
 
 
-@pytest.fixture
-def made(monkeypatch) -> list[int]:
-    """The seeds of the clips rendered from now on (``make_clip`` is called as before)."""
-    seeds: list[int] = []
-    real = synthetic.make_clip
-
-    def make_clip(seed, *args, **kwargs):
-        seeds.append(seed)
-        return real(seed, *args, **kwargs)
-
-    monkeypatch.setattr(synthetic, "make_clip", make_clip)
-    return seeds
-
-
 def _stopped_after(monkeypatch, clips: int) -> None:
     """The next run stops (as a killed one) when it has written ``clips`` clips."""
     real = synthetic.write_clip
