@@ -130,7 +130,7 @@ def test_the_lifts_download_is_named_after_its_scene(server, tmp_path):
     client.close()
 
 
-def test_a_client_that_goes_away_cancels_its_job(server, monkeypatch):
+def test_a_client_that_goes_away_cancels_its_job(server, monkeypatch, tmp_path):
     """A script killed while its job runs: gradio_client holds Gradio's heartbeat, whose end runs the page's unload
     event as a closed tab does, so the job stops at its next step (the docs said that an API client's session
     lived on until Gradio dropped its state). Pins that behaviour: it held before this change too."""
@@ -147,10 +147,11 @@ def test_a_client_that_goes_away_cancels_its_job(server, monkeypatch):
 
     monkeypatch.setattr(app, "generate_scene", job)
     script = ("import sys\nfrom gradio_client import Client, handle_file\n"
-              "client = Client(sys.argv[1], verbose=False)\n"
+              "client = Client(sys.argv[1], verbose=False, download_files=sys.argv[3])\n"
               "client.predict(images=[handle_file(sys.argv[2])], api_name='/upload')\n"
               "client.predict(api_name='/prepare')\nclient.predict(steps=1, api_name='/generate')\n")
-    proc = subprocess.Popen([sys.executable, "-c", script, server.src, str(SCENE)])
+    # downloads in the test's folder, not gradio_client's /tmp/gradio (another user's on a shared machine: below)
+    proc = subprocess.Popen([sys.executable, "-c", script, server.src, str(SCENE), str(tmp_path)])
     try:
         assert running.wait(60)
     finally:
@@ -232,13 +233,15 @@ def test_two_clients_at_once_are_queued_and_keep_their_own_results(server, monke
             assert json.loads(z.read("scene/meta.json"))["seed"] == seed
 
 
-def test_a_refused_generate_leaves_no_cancel_flag_behind(server):
+def test_a_refused_generate_leaves_no_cancel_flag_behind(server, tmp_path):
     """/prepare gives the next job its cancel flag; a /generate that Gradio refused (a motion strength past the
     slider's range) never took it. The flag stayed: /cancel then said "Cancelling..." with nothing to cancel, and
     the next /prepare + /generate took that cancelled flag and stopped at once ("Generation cancelled.")."""
     from gradio_client import Client, handle_file
 
-    client = Client(server.src, verbose=False)
+    # downloads in the test's folder: run as another user than the one who made /tmp/gradio, the default, this test
+    # failed ("[Errno 13] Permission denied: '/tmp/gradio/...'"), as the server fixture's client did before
+    client = Client(server.src, verbose=False, download_files=str(tmp_path))
     try:
         client.predict(images=[handle_file(str(SCENE))], api_name="/upload")
         client.predict(api_name="/prepare")
