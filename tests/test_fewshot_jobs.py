@@ -315,3 +315,23 @@ def test_anchors_and_overlap_of_groups_that_fit_one_window_are_said_unused(recon
     assert [m for m in said if "is not used" in m] == [
         f"{name} is not used: the path's 8 frames are made in one window (it shapes the windows of longer paths only)"
         for name in ("anchors 3", "overlap 2")], said
+
+
+def test_a_scene_key_with_control_characters_makes_one_line_group_folders(reconfusion, tmp_path,
+                                                                           reference_small) -> None:
+    """Found by the eval / fewshot review (s58): a ReconFusion scene key holding a newline or a terminal escape (from
+    index.json) made group folders with that newline in their names, which the one-path-a-line output of ``-q``
+    printed escaped (``a\\nb_direct_000``: no such folder); they are replaced by ``_``, as genxd generate names
+    its output folders."""
+    from genxd.data.reconfusion import load_reconfusion, write_reconfusion_scene
+
+    scene = load_reconfusion(reconfusion, keys=["scene"])["scene"]
+    root = tmp_path / "rf"
+    write_reconfusion_scene(root, "a\nb\x1b[31m", scene.decoded_images(), scene.c2w, scene.K,
+                            {3: ([0, 3, 6], [1, 2, 4, 5, 7])})
+    out = tmp_path / "fs"
+    result = _fewshot(root, out, reference_small, "--n-views", 3, frames=8)  # one group
+    assert result.exit_code == 0, result.output
+    assert os.listdir(out) == ["a_b_[31m_direct_000"]
+    assert result.stdout.splitlines() == [str(out / "a_b_[31m_direct_000")]
+

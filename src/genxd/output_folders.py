@@ -57,8 +57,10 @@ def output_names(paths: Sequence[Path]) -> list[str]:
 
 
 def safe_folder_name(name: str) -> str:
-    """A name usable as one folder under the output folder (no separators, not ``.`` / ``..``)."""
-    name = name.replace("/", "_").replace("\\", "_").replace("\0", "_")
+    """A name usable as one folder under the output folder (no separators, not ``.`` / ``..``), on one line where it
+    is printed: control characters and line separators replaced by ``_`` (:func:`plain_name`, as ``output_names``;
+    a ReconFusion scene key ``"a\\nb"`` made a folder whose name held the newline)."""
+    name = plain_name(name.replace("/", "_").replace("\\", "_"))
     return "_" if name in ("", ".", "..") else name
 
 
