@@ -335,3 +335,15 @@ def test_a_scene_key_with_control_characters_makes_one_line_group_folders(reconf
     assert os.listdir(out) == ["a_b_[31m_direct_000"]
     assert result.stdout.splitlines() == [str(out / "a_b_[31m_direct_000")]
 
+
+def test_a_pose_dir_of_the_direct_strategy_is_said_unused(reconfusion, tmp_path, monkeypatch):
+    """Found by the eval / fewshot review (s58): the direct strategy reads no fitted poses, and a --pose-dir given
+    with it (the default strategy) was dropped without a word."""
+    poses = tmp_path / "poses"
+    poses.mkdir()
+    said = _warnings_until_the_model_loads(monkeypatch, reconfusion, tmp_path / "out", num_frames=8, pose_dir=poses)
+    assert [m for m in said if "is not used" in m] == [
+        "pose_dir is not used: the direct strategy generates at the split's test views (the fitted poses are the "
+        "targets of strategy='grouped')"], said
+    said = _warnings_until_the_model_loads(monkeypatch, reconfusion, tmp_path / "out", num_frames=8)
+    assert not [m for m in said if "is not used" in m], said

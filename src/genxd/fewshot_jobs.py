@@ -187,6 +187,9 @@ def fewshot_scenes(
     own = {groups[gi].key: scenes[groups[gi].key] for gi in chosen}  # its scenes: warned about by this task only
     if strategy == "direct" and group.is_main_process:
         _warn_repeated_views(own, n_views, num_frames, num_context)
+        if pose_dir is not None:  # read by the grouped strategy only: it was dropped without a word
+            v.warn(f"{v.arg('pose_dir')} is not used: the direct strategy generates at the split's test views (the "
+                   f"fitted poses are the targets of {v.text_setting('strategy', 'grouped')})")
     if not pad_to_square and group.is_main_process:
         _warn_cropped_views(own)
     if shard is not None and progress and group.is_main_process:
