@@ -237,3 +237,55 @@ def test_a_mode_given_twice_runs_once(monkeypatch):
     monkeypatch.setattr(evaluation, "camera_accuracy", lambda *args, **kwargs: runs.append(args[1]) or {})
     evaluation.evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes="camera-3d,camera-3d")
     assert runs == ["camera-3d"]
+
+
+def _warnings_until_the_model_loads(monkeypatch, **settings) -> list[str]:
+    """The GenXDWarnings of ``evaluate(**settings)`` up to the model's loading (not done)."""
+    import warnings
+
+    import pytest
+
+    import genxd.api
+    from genxd.validation import GenXDWarning
+
+    class Loading(Exception):
+        pass
+
+    monkeypatch.setattr(genxd.api, "load_model", lambda *a, **k: (_ for _ in ()).throw(Loading()))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Loading):
+            evaluate(**settings)
+    return [str(w.message) for w in caught if issubclass(w.category, GenXDWarning)]
+
+
+def test_settings_that_no_chosen_mode_uses_are_said_unused(monkeypatch):
+    """Found by the eval / fewshot review (s58): ``genxd eval --modes fewshot -n 3`` scored the 10 scenes of
+    --fewshot-scenes, and --motion-strength / --fewshot-* without their modes did nothing, without a word."""
+    said = _warnings_until_the_model_loads(monkeypatch, modes="fewshot", num_scenes=3, motion_strength=20.0)
+    assert said == ["num_scenes=3 is not used: it is for the modes 3d-1view, 3d-3view, 4d, photo-cards, camera-3d, "
+                    "camera-4d, not fewshot",
+                    "motion_strength=20.0 is not used: it is for the mode 4d, not fewshot"], said
+    said = _warnings_until_the_model_loads(monkeypatch, modes=("3d-1view", "photo-pan"), fewshot_scenes=2,
+                                           fewshot_iterations=5)
+    assert [m.split(" is not used: it is for the mode fewshot, not 3d-1view, photo-pan")[0] for m in said] == [
+        "fewshot_scenes=2", "fewshot_iterations=5"], said
+    # given for a mode that uses it, or not given: nothing said
+    assert _warnings_until_the_model_loads(monkeypatch, modes="4d,fewshot", num_scenes=3, motion_strength=20.0,
+                                           fewshot_scenes=2, fewshot_iterations=5) == []
+    assert _warnings_until_the_model_loads(monkeypatch, modes="photo-look") == []
+
+
+def test_eval_command_says_num_scenes_unused_by_the_fewshot_mode(monkeypatch):
+    """The command line passes no default of its own (it passed 50 and 10 / 300: a value given could not be told
+    from the default), so -n is said unused there too, named as the option."""
+    from typer.testing import CliRunner
+
+    import genxd.api
+    from genxd.cli import app
+
+    monkeypatch.setattr(genxd.api, "load_model", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("not loaded")))
+    result = CliRunner().invoke(app, ["eval", "--modes", "fewshot", "-n", "3"])
+    assert result.exit_code != 0
+    assert ("genxd: warning: --num-scenes 3 is not used: it is for the modes 3d-1view, 3d-3view, 4d, photo-cards, "
+            "camera-3d, camera-4d, not fewshot") in result.output.splitlines(), result.output

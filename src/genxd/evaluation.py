@@ -54,6 +54,8 @@ HELD_OUT_SEED = 7
 #: The "high" motion strength of the 4D test: inside what the bundled model was trained on (its 4D
 #: training clips have motion strengths 0.6 - 21, median 3.5, 95% below 8.5; ``docs/small_model.md``).
 DEFAULT_EVAL_MOTION = 8.0
+#: Held-out scenes of the synthetic modes, and of the few-shot protocol, and its Gaussian-splatting steps, by default.
+DEFAULT_EVAL_SCENES, DEFAULT_FEWSHOT_SCENES, DEFAULT_FEWSHOT_ITERATIONS = 50, 10, 300
 #: Every ``genxd eval`` mode (the photo modes are in :mod:`genxd.evaluation_photos`).
 EVAL_MODES = ("3d-1view", "3d-3view", "4d", "photo-pan", "photo-zoom", "photo-look", "photo-cards", "fewshot",
               "camera-3d", "camera-4d")
@@ -218,18 +220,38 @@ def _check_before_running(modes: Sequence[str], out: str | Path | None, overwrit
             photo_path(photo)  # MissingPhotoError (a FileNotFoundError): which package to install
 
 
-def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int | None = None,
+#: The modes each count or setting of :func:`evaluate` is used by (another mode ignores it).
+SETTING_MODES = {"num_scenes": ("3d-1view", "3d-3view", "4d", "photo-cards", *CAMERA_MODES), "motion_strength": ("4d",),
+                 "fewshot_scenes": ("fewshot",), "fewshot_iterations": ("fewshot",)}
+
+
+def _warn_unused_settings(modes: Sequence[str], **given: object) -> None:
+    """A warning for each setting of ``given`` (None: not given) that none of ``modes`` uses (:data:`SETTING_MODES`):
+    ``genxd eval --modes fewshot -n 3`` scored the 10 few-shot scenes of ``--fewshot-scenes``, ``--motion-strength``
+    without the 4d mode did nothing, without a word."""
+    from . import validation as v
+
+    for name, value in given.items():
+        users = SETTING_MODES[name]
+        if value is not None and not set(users) & set(modes):
+            v.warn(f"{v.setting(name, value)} is not used: it is for the mode{'s' if len(users) > 1 else ''} "
+                   f"{', '.join(users)}, not {', '.join(modes)}")
+
+
+def evaluate(model: str | Path | None = None, num_scenes: int | None = None, steps: int | None = None,
              guidance: float | None = None, device: str | None = None, seed: int = HELD_OUT_SEED,
-             motion_strength: float = DEFAULT_EVAL_MOTION, progress: bool = True, out: str | Path | None = None,
+             motion_strength: float | None = None, progress: bool = True, out: str | Path | None = None,
              modes: tuple[str, ...] | list[str] | str = ("3d-1view", "3d-3view", "4d"), dtype: str | torch.dtype | None = None,
-             fast: bool | None = None, fewshot_scenes: int = 10, fewshot_iterations: int = 300,
+             fast: bool | None = None, fewshot_scenes: int | None = None, fewshot_iterations: int | None = None,
              overwrite: bool = False, allow_pickle: bool = False) -> dict:
     """Run the evaluation; returns (and writes to ``out`` if given) a JSON-able report.
 
     ``device`` / ``dtype`` / ``fast`` / ``allow_pickle``: as :func:`genxd.api.load_model` (default: CUDA when
     available, bfloat16 and the fast path there, float32 on CPU; ``dtype="fp32", fast=False`` on CUDA gives the CPU
     numbers up to floating-point order). ``modes``: a tuple or list of mode names, or a comma-separated string
-    (``"3d-1view,4d"``, as ``genxd eval --modes``).
+    (``"3d-1view,4d"``, as ``genxd eval --modes``). None for ``num_scenes`` (the synthetic modes' scenes),
+    ``motion_strength`` (4d), ``fewshot_scenes`` / ``fewshot_iterations`` (fewshot): 50, :data:`DEFAULT_EVAL_MOTION`,
+    10, 300; one given for none of ``modes`` is said unused (a warning).
     An existing ``out`` is refused unless ``overwrite``; the photo modes' packages are checked before anything
     runs (they used to fail after the synthetic modes, losing their results)."""
     from .utils.progress import progress_bar
@@ -252,6 +274,12 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     if bad:
         raise ValueError(f"unknown evaluation mode(s) {bad}; choose from {', '.join(EVAL_MODES)}")
     modes = tuple(dict.fromkeys(modes))  # a mode given twice ran twice (minutes), its figures the same
+    given = {"num_scenes": num_scenes, "motion_strength": motion_strength, "fewshot_scenes": fewshot_scenes,
+             "fewshot_iterations": fewshot_iterations}  # None: not given (said unused after the checks below)
+    num_scenes = DEFAULT_EVAL_SCENES if num_scenes is None else num_scenes
+    motion_strength = DEFAULT_EVAL_MOTION if motion_strength is None else motion_strength
+    fewshot_scenes = DEFAULT_FEWSHOT_SCENES if fewshot_scenes is None else fewshot_scenes
+    fewshot_iterations = DEFAULT_FEWSHOT_ITERATIONS if fewshot_iterations is None else fewshot_iterations
     # the counts before the model loads ("num_scenes=0" failed after it, as "length must be >= 1")
     num_scenes = v.check(num_scenes, js.EVAL_SCENES, "num_scenes")
     steps = v.check(steps, v.STEPS, "steps")
@@ -260,6 +288,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int = 50, steps: int |
     motion_strength = v.check(motion_strength, v.MOTION_STRENGTH, "motion_strength")  # nan went on to the model
     fewshot_scenes = v.check(fewshot_scenes, js.EVAL_SCENES, "fewshot_scenes")
     fewshot_iterations = v.check(fewshot_iterations, js.FEWSHOT_ITERATIONS, "fewshot_iterations")
+    _warn_unused_settings(modes, **given)
     out = check_run_settings(out, progress, overwrite)
     _check_before_running(modes, out, overwrite)
     # dtype None: load_model's default for the device (bf16 on CUDA, fp32 on CPU); device None is "auto" there, not

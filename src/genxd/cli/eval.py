@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     @app.command("eval", short_help="Evaluate a model on held-out scenes and photographs.")
     def eval_cmd(
         model: Model = None,
-        num_scenes: int = typer.Option(50, "--num-scenes", "-n", callback=checked(js.EVAL_SCENES), help="Held-out synthetic scenes of the synthetic modes (3d-1view, 3d-3view, 4d, photo-cards, camera-*; the photo modes use every held-out photograph, fewshot --fewshot-scenes)."),
+        num_scenes: Optional[int] = typer.Option(None, "--num-scenes", "-n", callback=checked(js.EVAL_SCENES), help="Held-out synthetic scenes of the synthetic modes (3d-1view, 3d-3view, 4d, photo-cards, camera-*; default 50; the photo modes use every held-out photograph, fewshot --fewshot-scenes)."),
         steps: Steps = None,
         guidance: Guidance = None,
         modes: str = typer.Option("3d-1view,3d-3view,4d", "--modes", callback=checked(v.ChoiceList(_eval_modes)),
@@ -38,8 +38,8 @@ def register(app: typer.Typer) -> None:
             None, "--motion-strength", callback=checked(v.MOTION_STRENGTH),
             help="4d: the motion strength compared with 0, 0-100 (default 8: inside what the bundled model was "
                  "trained on; 100 x the per-frame image displacement, docs/conventions.md)."),
-        fewshot_scenes: int = typer.Option(10, "--fewshot-scenes", callback=checked(js.EVAL_SCENES), help="Held-out ReconFusion-format scenes of --modes fewshot."),
-        fewshot_iterations: int = typer.Option(300, "--fewshot-iterations", callback=checked(js.FEWSHOT_ITERATIONS), help="Gaussian-splatting steps per reconstruction (fewshot)."),
+        fewshot_scenes: Optional[int] = typer.Option(None, "--fewshot-scenes", callback=checked(js.EVAL_SCENES), help="Held-out ReconFusion-format scenes of --modes fewshot (default 10)."),
+        fewshot_iterations: Optional[int] = typer.Option(None, "--fewshot-iterations", callback=checked(js.FEWSHOT_ITERATIONS), help="Gaussian-splatting steps per reconstruction (fewshot; default 300)."),
         device: Device = None,
         dtype: Dtype = None,
         fast: Optional[bool] = typer.Option(None, "--fast/--no-fast", help="GPU fast path (default: on for CUDA)."),
@@ -66,11 +66,10 @@ def register(app: typer.Typer) -> None:
 
             prefer_no_cublas_workspace(device)  # as genxd generate: before the model loads
 
-            extra: dict[str, Any] = {} if motion_strength is None else {"motion_strength": motion_strength}
+            # None: not given (the default; evaluate says a value given for none of the modes unused)
             report = evaluate(model, num_scenes, steps, guidance, device, progress=not quiet, out=out, modes=modes,
-                              dtype=dtype, fast=fast, fewshot_scenes=fewshot_scenes,
-                              fewshot_iterations=fewshot_iterations, overwrite=overwrite, allow_pickle=allow_pickle,
-                              **extra)
+                              dtype=dtype, fast=fast, motion_strength=motion_strength, fewshot_scenes=fewshot_scenes,
+                              fewshot_iterations=fewshot_iterations, overwrite=overwrite, allow_pickle=allow_pickle)
             if out is None or not quiet:  # with -q and --out the file holds the report: only "wrote" is said
                 typer.echo(json_text(report, indent=2))
             if out is not None:
