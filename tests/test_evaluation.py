@@ -289,3 +289,29 @@ def test_eval_command_says_num_scenes_unused_by_the_fewshot_mode(monkeypatch):
     assert result.exit_code != 0
     assert ("genxd: warning: --num-scenes 3 is not used: it is for the modes 3d-1view, 3d-3view, 4d, photo-cards, "
             "camera-3d, camera-4d, not fewshot") in result.output.splitlines(), result.output
+
+
+def test_a_motion_strength_of_0_samples_the_4d_motion0_run_once(monkeypatch):
+    """Found by the eval / fewshot review (s58): with motion_strength 0 the "high" strength's run was the
+    4d_motion0 run again, sampled a second time for the same figures (a third of the 4d mode's minutes)."""
+    import genxd.api
+
+    load_model, calls = genxd.api.load_model, []
+
+    def counted(*args, **kwargs):
+        lm = load_model(*args, **kwargs)
+        sample = lm.pipe.__call__
+
+        class Counted(type(lm.pipe)):
+            def __call__(self, *a, **k):
+                calls.append((k["mode"], k["motion_strength"]))
+                return sample(*a, **k)
+
+        lm.pipe.__class__ = Counted
+        return lm
+
+    monkeypatch.setattr(genxd.api, "load_model", counted)
+    report = evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes="4d", motion_strength=0.0)
+    assert calls == [("3d", 0.0), ("4d", 0.0)]
+    assert sorted(k for k in report["4d"] if k.startswith("frame_change_")) == ["frame_change_3d",
+                                                                              "frame_change_4d_motion0"]

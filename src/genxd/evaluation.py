@@ -339,14 +339,17 @@ def evaluate(model: str | Path | None = None, num_scenes: int | None = None, ste
         c2w, K = trajectories.static(num_frames=frames_n, focal=1.1)
         data4d = SyntheticDataset(length=num_scenes, num_frames=frames_n, height=res, kinds=["4d"], seed=seed + 1,
                                   motion_source="world")
-        keys = ("3d", "4d_motion0", f"4d_motion{motion_strength:g}")
+        # key -> (mode, strength); motion_strength 0 is the 4d_motion0 run itself (it was sampled twice, the same)
+        runs = {key: (mode, strength) for key, mode, strength in
+                zip(("3d", "4d_motion0", f"4d_motion{motion_strength:g}"), ("3d", "4d", "4d"), (0.0, 0.0, motion_strength))}
+        keys = tuple(runs)
         change: dict[str, list[float]] = {k: [] for k in keys}
         change_obj: dict[str, list[float]] = {k: [] for k in keys}
         for i in progress_bar(range(num_scenes), desc="4d", disable=not progress):
             clip = data4d.render_clip(i)
             img = data4d.sample_from_clip(clip)["frames"][:1][None]
             objects = object_pixels(clip.render.object_id[0].cpu())  # H W bool
-            for key, mode, strength in zip(keys, ("3d", "4d", "4d"), (0.0, 0.0, motion_strength)):
+            for key, (mode, strength) in runs.items():
                 fr = pipe(img, c2w[None], K[None], context_index=[0], mode=mode, motion_strength=strength,
                           num_inference_steps=steps, guidance_scale=guidance,
                           generator=torch.Generator().manual_seed(i)).frames[0].cpu()
