@@ -62,6 +62,18 @@ def test_a_data_root_holding_a_dataset_is_refused_and_left_as_it_was(tmp_path):
         "index.json", "my_capture.torch"]
 
 
+def test_a_data_root_that_is_a_file_or_empty_is_refused_before_the_model_is_looked_for(tmp_path):
+    """Found by the eval / fewshot review (s58): a file given as data_root was refused only when the scenes were
+    written, after the model had loaded; an empty string meant the current folder."""
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine")
+    with pytest.raises(NotADirectoryError, match=f"^data_root {re.escape(str(afile))} exists and is not a folder$"):
+        evaluate_fewshot(tmp_path / "no-model", num_scenes=1, device="cpu", progress=False, data_root=afile)
+    with pytest.raises(ValueError, match="^data_root is empty"):
+        evaluate_fewshot(tmp_path / "no-model", num_scenes=1, device="cpu", progress=False, data_root=" ")
+    assert afile.read_text() == "mine"
+
+
 def test_a_data_root_holding_earlier_held_out_scenes_is_taken(tmp_path):
     """evaluate_fewshot(data_root=...) refused genxd's own scenes of an earlier run with more scenes or another seed
     as "other scenes ... a capture of yours"; any key write_fewshot_scenes writes is taken now, nothing else."""

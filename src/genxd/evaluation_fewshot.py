@@ -159,8 +159,13 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
         from .job_setup import check_run_settings as check_loaded_settings
 
         check_loaded_settings(model, loaded, "none", device, None, dtype)  # and a model beside it (as generate)
-    if data_root is not None:
-        _check_scratch_folder(Path(data_root))
+    if data_root is not None:  # a file there was refused only after the model had loaded (NotADirectoryError)
+        from .utils.io import check_writable_dir
+        from .utils.paths import path_argument
+
+        data_root = path_argument(data_root, "data_root", "a folder path")
+        check_writable_dir(data_root, v.arg("data_root"))
+        _check_scratch_folder(data_root)
     lm = loaded or load_model(model, device, dtype,  # dtype None: bf16 on CUDA, fp32 on CPU (as evaluate)
                               allow_pickle=allow_pickle, progress=progress)
     d = lm.defaults
