@@ -59,6 +59,19 @@ def test_skip_existing_refuses_groups_of_another_split(reconfusion, tmp_path, re
     assert kept.exit_code == 0 and sorted(p.name for p in out.iterdir()) == ["scene_direct_000"], kept.output
 
 
+def test_skip_existing_refuses_groups_of_another_frame_count(reconfusion, tmp_path, reference_small) -> None:
+    """Found by the eval / fewshot review (s58): the frame count decides which test views a group holds (8 frames:
+    scene_direct_000 holds the 5 test views; 5 frames: 2 of them), and a --frames 5 --skip-existing run into an
+    8-frame run's folder kept its scene_direct_000 and wrote 001 and 002 beside it: test views twice, without a word."""
+    out = tmp_path / "fs"
+    assert _fewshot(reconfusion, out, reference_small, "--n-views", 3, frames=8).exit_code == 0
+    result = _fewshot(reconfusion, out, reference_small, "--n-views", 3, "--skip-existing", frames=5)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "scene_direct_000: an existing group made with num_frames 8, not 5" in lines[0], lines
+    assert sorted(p.name for p in out.iterdir()) == ["scene_direct_000"]
+
+
 @pytest.mark.slow
 def test_two_processes_name_the_process_on_the_groups_bar(reconfusion, tmp_path) -> None:
     """Found by the multi-process audit: under ``accelerate launch`` generate's bar said ``scenes (process 0 of 2)``

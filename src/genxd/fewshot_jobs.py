@@ -72,7 +72,8 @@ def _warn_cropped_views(scenes: dict) -> None:
 
 def _check_kept_groups(kept: list[Path], settings: dict[str, object]) -> None:
     """A ValueError for the first group kept by ``skip_existing`` whose ``meta.json`` records another value of
-    ``settings`` (the group names do not say the split: a 3-view group would be kept for a 9-view run)."""
+    ``settings`` (the group names do not say the split or the frame count: a 3-view group would be kept for a 9-view
+    run, a group of 5 targets for a run of groups of 2)."""
     for folder in kept:
         meta = read_json_object(folder / "meta.json")
         for name, value in settings.items():
@@ -218,8 +219,11 @@ def fewshot_scenes(
     # 3. the output folder
     def check_kept(kept: list[int]) -> None:
         if skip_existing:
+            # the frame count decides a group's targets (scene_direct_000: test views 1, 2 of --frames 5, all 5 of
+            # --frames 8) and pad_to_square its frames (reconstruct --extra-views takes padded frames only)
             _check_kept_groups([folders[i] for i in kept],
-                               {"strategy": strategy, "n_views": n_views, "num_context": num_context})
+                               {"strategy": strategy, "n_views": n_views, "num_context": num_context,
+                                "num_frames": num_frames, "pad_to_square": pad_to_square})
 
     todo, skipped = outputs_in_step(group, out_dir, folders, chosen, overwrite, skip_existing, [data_root, pose_dir],
                                     check_kept)
@@ -312,7 +316,7 @@ def fewshot_scenes(
                     K = g.K_unpadded[keep]
                 ctx_idx = [keep.index(i) for i in g.context_index.tolist() if i in keep] or [0]
                 meta = {"scene": g.key, "strategy": strategy, "n_views": n_views, "num_context": num_context,
-                        "context_views": [g.frame_source[i] for i in g.context_index.tolist()],
+                        "num_frames": num_frames, "context_views": [g.frame_source[i] for i in g.context_index.tolist()],
                         "num_inference_steps": steps, "guidance_scale": guidance, "seed": seed + gi,
                         "pad_to_square": pad_to_square, "save_target_only": save_target_only,
                         "model": info.label, "scheduler": sampler, "process_index": rank,
