@@ -103,7 +103,8 @@ def test_the_report_rewritten_after_every_scene_keeps_one_another_run_wrote_mean
     """Each scene's rewrite replaces this run's own report only: not one another run wrote before the first
     scene's write nor between two scenes' writes (unless ``overwrite``)."""
     out = tmp_path / "fewshot.json"
-    write = evaluation_fewshot._write_report
+    from genxd.output_folders import write_own_report as write
+
     out.write_text(OTHER_RUNS_TEXT)  # written meanwhile, before the first scene's report
     with pytest.raises(FileExistsError):
         write(out, {"scenes": 1}, False, None)

@@ -24,7 +24,6 @@ held-out test views, once **without** and once **with** views that the model gen
 from __future__ import annotations
 
 import contextlib
-import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -141,6 +140,7 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
     from . import job_specs as js
     from . import validation as v
     from .evaluation import check_run_settings
+    from .output_folders import write_own_report
 
     num_scenes = v.check(num_scenes, js.EVAL_SCENES, "num_scenes")
     iterations = v.check(iterations, js.FEWSHOT_ITERATIONS, "iterations")
@@ -236,7 +236,7 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
             report = _summary(rows, lm, num_scenes, seed, num_views, groups, real_repeat, res, frames_n, steps, guidance,
                               iterations)
             if out is not None:  # after every scene: a long run that is stopped keeps what it measured
-                written = _write_report(out, report, overwrite, written)
+                written = write_own_report(out, report, overwrite, written)
     return report
 
 
@@ -254,27 +254,6 @@ def _check_scratch_folder(data_root: Path) -> None:
                          "data_root is where the held-out synthetic scenes are written, not data to evaluate (a "
                          "capture of yours: genxd fewshot-data, then genxd fewshot, reconstruct --n-views "
                          "--extra-views and eval-recon)")
-
-
-def _write_report(out: str | Path, report: dict, overwrite: bool, written: os.stat_result | None) -> os.stat_result:
-    """Write ``report`` to ``out``, replacing it only with ``overwrite`` or when it is this run's own last report
-    (``written``: its stat then); one another run wrote meanwhile is kept (``FileExistsError``). Returns the new stat."""
-    from .utils.io import output_target, written_meanwhile
-    from .utils.json_files import write_json_atomic
-
-    target = output_target(out)
-    mine = False
-    if written is not None and not overwrite:
-        try:
-            st = os.stat(target)
-        except FileNotFoundError:
-            st = None  # removed meanwhile: written again
-        if st is not None and (st.st_ino, st.st_mtime_ns, st.st_size) != (written.st_ino, written.st_mtime_ns,
-                                                                          written.st_size):
-            raise written_meanwhile(Path(out))
-        mine = st is not None
-    write_json_atomic(out, report, overwrite=overwrite or mine)
-    return os.stat(target)
 
 
 def _summary(rows: list[dict], lm, num_scenes: int, seed: int, num_views: int, groups: int, real_repeat: int, res: int,

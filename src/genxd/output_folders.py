@@ -284,6 +284,28 @@ def check_report_file(out: str | os.PathLike, overwrite: bool, label: str = "out
         raise error
 
 
+def write_own_report(out: str | os.PathLike, report: dict, overwrite: bool,
+                     written: os.stat_result | None) -> os.stat_result:
+    """Write ``report`` to ``out``, replacing it only with ``overwrite`` or when it is this run's own last report
+    (``written``: its stat then); one another run wrote meanwhile is kept (``FileExistsError``). Returns the new stat."""
+    from .utils.io import written_meanwhile
+    from .utils.json_files import write_json_atomic
+
+    target = output_target(out)
+    mine = False
+    if written is not None and not overwrite:
+        try:
+            st = os.stat(target)
+        except FileNotFoundError:
+            st = None  # removed meanwhile: written again
+        if st is not None and (st.st_ino, st.st_mtime_ns, st.st_size) != (written.st_ino, written.st_mtime_ns,
+                                                                          written.st_size):
+            raise written_meanwhile(Path(out))
+        mine = st is not None
+    write_json_atomic(out, report, overwrite=overwrite or mine)
+    return os.stat(target)
+
+
 def unique_labels(names: Sequence[str]) -> list[str]:
     """Names made unique (also up to letter case) by numbering repeats: ``x``, ``x_1`` ..."""
     taken: set[str] = set()
@@ -300,5 +322,5 @@ def unique_labels(names: Sequence[str]) -> list[str]:
 
 __all__ = ["output_names", "plain_name", "check_existing", "outputs_to_write", "WrittenByOthers", "noting_written", "check_inputs_kept", "check_kept_inputs",
            "input_path_entry", "recorded_input", "other_input",
-           "WrittenFromAnotherInput", "existing_files_error", "output_files_error", "check_report_file",
+           "WrittenFromAnotherInput", "existing_files_error", "output_files_error", "check_report_file", "write_own_report",
            "safe_folder_name", "unique_labels"]
