@@ -315,3 +315,29 @@ def test_a_motion_strength_of_0_samples_the_4d_motion0_run_once(monkeypatch):
     assert calls == [("3d", 0.0), ("4d", 0.0)]
     assert sorted(k for k in report["4d"] if k.startswith("frame_change_")) == ["frame_change_3d",
                                                                               "frame_change_4d_motion0"]
+
+
+def test_a_mode_that_fails_keeps_the_report_of_the_modes_before_it(monkeypatch, tmp_path):
+    """Found by the eval / fewshot review (s58): the report was written once, at the end, so a failure or Ctrl-C in
+    a later mode (the few-shot protocol's hours, SfM's camera modes) lost the figures of the modes before it. Each mode
+    but the last now writes the report so far, saying the modes still to run; the last writes the whole one."""
+    import json
+
+    import genxd.evaluation
+
+    def stopped(*args, **kwargs):
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(genxd.evaluation, "camera_accuracy", stopped)
+    out = tmp_path / "report.json"
+    with pytest.raises(RuntimeError, match="stopped"):
+        evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes="3d-1view,camera-3d", out=out)
+    kept = json.loads(out.read_text())
+    assert kept["modes_left"] == ["camera-3d"] and "camera-3d" not in kept and kept["num_scenes"] == 1
+    assert kept["3d-1view"]["psnr"] > 0 and kept["units"]["psnr"]
+    monkeypatch.undo()
+    with pytest.raises(FileExistsError):  # a report of an earlier run: refused as before, not taken for this run's
+        evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes="3d-1view", out=out)
+    whole = evaluate(None, num_scenes=1, steps=1, device="cpu", progress=False, modes="3d-1view", out=out,
+                     overwrite=True)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(whole)) and "modes_left" not in whole

@@ -253,7 +253,8 @@ def evaluate(model: str | Path | None = None, num_scenes: int | None = None, ste
     ``motion_strength`` (4d), ``fewshot_scenes`` / ``fewshot_iterations`` (fewshot): 50, :data:`DEFAULT_EVAL_MOTION`,
     10, 300; one given for none of ``modes`` is said unused (a warning).
     An existing ``out`` is refused unless ``overwrite``; the photo modes' packages are checked before anything
-    runs (they used to fail after the synthetic modes, losing their results)."""
+    runs (they used to fail after the synthetic modes, losing their results). ``out`` is written after each mode
+    but the last, with ``modes_left`` (the modes still to run; absent from the whole report)."""
     from .utils.progress import progress_bar
 
     from .api import load_model
@@ -302,6 +303,22 @@ def evaluate(model: str | Path | None = None, num_scenes: int | None = None, ste
     pipe.set_progress_bar_config(disable=True)
     report: dict = {"model": "bundled:genxd-small" if lm.bundled else str(lm.path), "resolution": res,
                     "frames": frames_n, "steps": steps, "guidance": guidance, **run_settings(pipe, fast)}
+    from .evaluation_units import report_units
+    from .output_folders import write_own_report
+
+    done: list[str] = []  # the modes scored so far
+    written = None  # this run's report as last written (its file's stat): replaced by the next mode's
+
+    def keep(*finished: str) -> None:
+        """With ``out``: the report so far, written once ``finished`` are scored (``modes_left``: those still to
+        run), so that a failure or Ctrl-C in a later mode keeps what the earlier ones measured (minutes or hours)."""
+        nonlocal written
+        done.extend(finished)
+        left = [m for m in modes if m not in done]
+        if out is not None and left:  # the last one: the whole report, written below
+            written = write_own_report(out, {**report, "units": report_units(report), "modes_left": left}, overwrite,
+                                       written)
+
     if any(m in modes for m in ("3d-1view", "3d-3view", "4d", "photo-cards", *CAMERA_MODES)):
         report.update(num_scenes=num_scenes, held_out_seed=seed)  # the synthetic scenes' count and seed
     if any(m in modes for m in ("4d", "camera-4d")):
@@ -333,6 +350,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int | None = None, ste
             "fraction_above_baseline": sum(x.psnr > x.baseline_psnr for x in scores) / len(scores),
             "camera_following_db": statistics.mean(x.following for x in scores),
         }
+        keep(mode)
     if "4d" in modes:
         from .cameras import trajectories
 
@@ -361,24 +379,24 @@ def evaluate(model: str | Path | None = None, num_scenes: int | None = None, ste
         report["4d"].update({f"frame_change_{k}": statistics.mean(v) for k, v in change.items()})
         report["4d"].update({f"object_frame_change_{k}": statistics.mean(v) for k, v in change_obj.items() if v})
         report["4d"]["scenes_with_objects"] = len(change_obj[keys[0]])
+        keep("4d")
     from .evaluation_photos import PHOTO_MODES, evaluate_photos
 
     photo_modes = tuple(m for m in modes if m in PHOTO_MODES)  # photo-cards is scored with the 3D modes above
     if photo_modes:
         report.update(evaluate_photos(pipe, d, photo_modes, steps, guidance, progress=progress))
+        keep(*photo_modes)
     if "fewshot" in modes:
         from .evaluation_fewshot import evaluate_fewshot
 
         report["fewshot"] = evaluate_fewshot(num_scenes=fewshot_scenes, iterations=fewshot_iterations, steps=steps,
                                              guidance=guidance, progress=progress, loaded=lm)
+        keep("fewshot")
     for mode in [m for m in modes if m in CAMERA_MODES]:
         report[mode] = camera_accuracy(pipe, mode, num_scenes, frames_n, res, steps, guidance, seed, motion_strength,
                                        progress)
-    from .evaluation_units import report_units
-
+        keep(mode)
     report["units"] = report_units(report)  # what each number measures (PSNR: one MSE per scene, not per frame)
-    if out is not None:
-        from .utils.json_files import write_json_atomic
-
-        write_json_atomic(out, report, overwrite=overwrite)  # a report another run wrote meanwhile: kept
+    if out is not None:  # a report another run wrote meanwhile (before or between the modes' writes): kept
+        write_own_report(out, report, overwrite, written)
     return report

@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         device: Device = None,
         dtype: Dtype = None,
         fast: Optional[bool] = typer.Option(None, "--fast/--no-fast", help="GPU fast path (default: on for CUDA)."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report as JSON to this file (an existing one is refused unless --overwrite)."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the report as JSON to this file, after each mode (an existing one is refused unless --overwrite; modes_left: the modes still to run)."),
         overwrite: Overwrite = False,
         allow_pickle: AllowPickle = False,
         quiet: Quiet = False,
