@@ -220,6 +220,15 @@ def _check_before_running(modes: Sequence[str], out: str | Path | None, overwrit
             photo_path(photo)  # MissingPhotoError (a FileNotFoundError): which package to install
 
 
+def _check_model_frames(lm, job: str) -> None:
+    """The frame count of the loaded model ``lm`` (a :class:`~genxd.checkpoints.LoadedModel`), which ``job`` samples
+    at, checked before anything is sampled (:func:`~genxd.generation_settings.check_model_frames_sampled`)."""
+    from .checkpoints import GENERATION_CONFIG
+    from .generation_settings import check_model_frames_sampled
+
+    check_model_frames_sampled(lm.path / GENERATION_CONFIG, lm.defaults["num_frames"], job)
+
+
 #: The modes each count or setting of :func:`evaluate` is used by (another mode ignores it).
 SETTING_MODES = {"num_scenes": ("3d-1view", "3d-3view", "4d", "photo-cards", *CAMERA_MODES), "motion_strength": ("4d",),
                  "fewshot_scenes": ("fewshot",), "fewshot_iterations": ("fewshot",)}
@@ -296,6 +305,7 @@ def evaluate(model: str | Path | None = None, num_scenes: int | None = None, ste
     # the CPU (it was taken for the CPU here: float32 on a GPU, unlike device="auto" and the documented default)
     lm = load_model(model, device, dtype, fast=fast,
                     allow_pickle=allow_pickle, progress=progress)
+    _check_model_frames(lm, "genxd eval" if v.is_cli() else "evaluate()")
     pipe, d = lm.pipe, lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
     steps = int(steps or d["num_inference_steps"])

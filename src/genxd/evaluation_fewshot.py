@@ -168,6 +168,10 @@ def evaluate_fewshot(model: str | Path | None = None, num_scenes: int = 10, iter
         _check_scratch_folder(data_root)
     lm = loaded or load_model(model, device, dtype,  # dtype None: bf16 on CUDA, fp32 on CPU (as evaluate)
                               allow_pickle=allow_pickle, progress=progress)
+    if loaded is None:  # (evaluate checked its model's)
+        from .evaluation import _check_model_frames
+
+        _check_model_frames(lm, "genxd eval" if v.is_cli() else "evaluate_fewshot()")
     d = lm.defaults
     res, frames_n = int(d["resolution"]), int(d["num_frames"])
     steps = int(steps or d["num_inference_steps"])

@@ -169,6 +169,14 @@ def fewshot_scenes(
     res = int(resolution or d["resolution"])
     if info.latent_multiple and res % info.latent_multiple:
         raise v.InvalidValue(f"{v.arg('resolution')} must be a multiple of {info.latent_multiple} for this model, got {res}")
+    if not num_frames:  # the model's count, checked as --frames would be (50000 ran out of memory)
+        from .checkpoints import GENERATION_CONFIG
+        from .generation_settings import MODEL_NUM_FRAMES, check_model_setting
+
+        who, verb = ("genxd fewshot", "give") if v.is_cli() else ("genxd.fewshot", "pass")
+        check_model_setting(info.path / GENERATION_CONFIG, "num_frames", d["num_frames"], MODEL_NUM_FRAMES,
+                            f"{who} takes it for {v.arg('num_frames')}, which was not given: {verb} "
+                            f"{v.arg('num_frames')}")
     num_frames = int(num_frames or d["num_frames"])
     if num_frames <= num_context:
         raise v.InvalidValue(f"{v.arg('num_frames')} ({num_frames}) must exceed {v.arg('num_context')} ({num_context})")

@@ -16,7 +16,7 @@ from . import validation as v
 from .utils.close_names import close_matches_note
 
 __all__ = ["GENERATION_KEYS", "unknown_generation_keys", "check_defaults", "trained_ranges", "generation_number",
-           "generation_section_error", "MODEL_NUM_FRAMES", "check_model_setting"]
+           "generation_section_error", "MODEL_NUM_FRAMES", "check_model_setting", "check_model_frames_sampled"]
 
 #: The keys of ``generation_config.json`` genxd reads (besides notes, whose names start with ``_``).
 GENERATION_KEYS = ("resolution", "height", "width", "num_frames", "num_inference_steps", "guidance_scale", "focal",
@@ -87,6 +87,14 @@ def check_model_setting(config: Path | str, key: str, value: Any, spec: v.Spec, 
         spec.check(value, key)
     except v.InvalidValue as exc:
         raise v.InvalidValue(f"{config}: {exc}; {use}") from None
+
+
+def check_model_frames_sampled(config: Path | str, value: Any, job: str) -> None:
+    """The model's frame count (``num_frames`` of ``config``, generation_config.json) where ``job`` (``genxd eval``,
+    ...) samples at it and no option sets it: in :data:`MODEL_NUM_FRAMES`, an InvalidValue naming the file and the key
+    before anything is sampled (a count of 50000 ran out of memory, half a minute in, 1 failed in the sampler)."""
+    check_model_setting(config, "num_frames", value, MODEL_NUM_FRAMES, f"{job} samples at the model's frame count: "
+                        "fix the file")
 
 
 def trained_ranges(cfg_path: Path | str, cfg: dict) -> dict:
