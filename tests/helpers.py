@@ -345,3 +345,14 @@ def blank_camera_scene(scene: Path) -> Path:
     c2w[:, 0, 3] = torch.arange(4.0)
     save_camera_json(scene / "cameras.json", c2w, torch.eye(3), 32, 32)
     return scene
+
+
+def model_folder_of_frames(folder: Path, num_frames) -> Path:
+    """A model folder of configs only whose generation_config.json asks for ``num_frames`` (no weights: a job that
+    got past the frame count's check fails loading them)."""
+    import json
+
+    for part in ("unet", "vae", "scheduler"):
+        (folder / part).mkdir(parents=True, exist_ok=True)
+    (folder / "generation_config.json").write_text(json.dumps({"num_frames": num_frames}))
+    return folder

@@ -15,15 +15,9 @@ from typer.testing import CliRunner
 
 from genxd.cli import app
 
+from .helpers import model_folder_of_frames as _model_folder
+
 RANGE = "num_frames must be an integer in 2..10000"
-
-
-def _model_folder(folder: Path, num_frames) -> Path:
-    """A model folder of configs only (no weights: a job that got past the check fails loading them)."""
-    for part in ("unet", "vae", "scheduler"):
-        (folder / part).mkdir(parents=True, exist_ok=True)
-    (folder / "generation_config.json").write_text(json.dumps({"num_frames": num_frames}))
-    return folder
 
 
 @pytest.fixture(scope="module")

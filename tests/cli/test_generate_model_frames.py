@@ -6,7 +6,6 @@ failed as "invalid literal for int()"."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,10 @@ from typer.testing import CliRunner
 
 from genxd.cli import app
 
+from ..helpers import model_folder_of_frames as _model_folder
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scene_a.png"
 RANGE = "num_frames must be an integer in 2..10000"
-
-
-def _model_folder(folder: Path, num_frames) -> Path:
-    """A model folder of configs only (no weights: a job that got past the check would fail loading them)."""
-    for part in ("unet", "vae", "scheduler"):
-        (folder / part).mkdir(parents=True, exist_ok=True)
-    (folder / "generation_config.json").write_text(json.dumps({"num_frames": num_frames}))
-    return folder
 
 
 @pytest.mark.parametrize("num_frames, extra, says", [
