@@ -360,3 +360,27 @@ def test_a_pose_dir_of_the_direct_strategy_is_said_unused(reconfusion, tmp_path,
         "targets of strategy='grouped')"], said
     said = _warnings_until_the_model_loads(monkeypatch, reconfusion, tmp_path / "out", num_frames=8)
     assert not [m for m in said if "is not used" in m], said
+
+
+def test_a_scene_key_named_as_a_temporary_makes_a_group_folder_the_cleanup_keeps(reconfusion, tmp_path,
+                                                                                 reference_small) -> None:
+    """Found by the s58 review: a scene key of index.json named as a killed run's temporary
+    (``.x.HOST-PID-abcdef12.part.y``, this machine and a dead process) made a hidden group folder of that pattern,
+    which the cleanup at the start of the next run into the same folder deleted (a user's output lost). A leading
+    ``.`` of a key is now ``_`` in its folder's name: visible, and never a temporary's name."""
+    from genxd.data.reconfusion import load_reconfusion, write_reconfusion_scene
+    from genxd.utils.io import _host, clean_stale
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    key = f".x.{_host()}-{dead.pid}-abcdef12.part.y"
+    scene = load_reconfusion(reconfusion, keys=["scene"])["scene"]
+    root = tmp_path / "rf"
+    write_reconfusion_scene(root, key, scene.decoded_images(), scene.c2w, scene.K, {3: ([0, 3, 6], [1, 2, 4, 5, 7])})
+    out = tmp_path / "fs"
+    folder = "_" + key[1:] + "_direct_000"
+    result = _fewshot(root, out, reference_small, "--n-views", 3, frames=8)  # one group
+    assert result.exit_code == 0, result.output
+    assert os.listdir(out) == [folder]
+    assert clean_stale(out) == []  # what the next run into out does first: it deleted the group folder
+    assert os.listdir(out) == [folder]

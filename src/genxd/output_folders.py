@@ -30,18 +30,26 @@ def plain_name(name: str) -> str:
     return "".join("_" if breaks_line(c) else c for c in name)
 
 
+def visible_name(name: str) -> str:
+    """``name`` with a leading ``.`` replaced by ``_``: an output folder named after user data (an input's stem, a
+    ReconFusion scene key) is never hidden, and never named as a temporary (``.NAME.HOST-PID-TAG.part``,
+    :mod:`genxd.utils.io`) that the cleanup of a killed run's leftovers deletes (a scene key
+    ``.x.HOST-1-abcdef12.part.y`` made such a group folder, deleted by the next run)."""
+    return "_" + name[1:] if name.startswith(".") else name
+
+
 def output_names(paths: Sequence[Path]) -> list[str]:
     """One output folder name per input, never two the same (also not up to letter case or Unicode normalisation:
     :func:`~genxd.utils.paths.name_key`).
 
     An input's name is its file stem (``photo.jpg`` -> ``photo``; control characters replaced by ``_``,
-    :func:`plain_name`); inputs whose stems clash get their
+    :func:`plain_name`, and a leading ``.`` too, :func:`visible_name`); inputs whose stems clash get their
     extension added (``a.jpg``, ``a.png`` -> ``a_jpg``, ``a_png``), and any name still shared gets a short
     hash of the input's full path (``a_png_1f3e9c2a``). Deterministic: the same inputs give the same
     names, whatever the number of processes.
     """
     key = name_key  # one folder on macOS and Windows
-    names = [plain_name(p.stem) or "_" for p in paths]
+    names = [visible_name(plain_name(p.stem)) or "_" for p in paths]
     counts = Counter(key(n) for n in names)
     names = [n if counts[key(n)] == 1 else f"{n}_{p.suffix.lstrip('.').lower() or 'noext'}" for n, p in zip(names, paths)]
     for _ in range(4):
@@ -59,9 +67,10 @@ def output_names(paths: Sequence[Path]) -> list[str]:
 def safe_folder_name(name: str) -> str:
     """A name usable as one folder under the output folder (no separators, not ``.`` / ``..``), on one line where it
     is printed: control characters and line separators replaced by ``_`` (:func:`plain_name`, as ``output_names``;
-    a ReconFusion scene key ``"a\\nb"`` made a folder whose name held the newline)."""
+    a ReconFusion scene key ``"a\\nb"`` made a folder whose name held the newline), and a leading ``.``
+    (:func:`visible_name`: not hidden, not a temporary's name)."""
     name = plain_name(name.replace("/", "_").replace("\\", "_"))
-    return "_" if name in ("", ".", "..") else name
+    return "_" if name in ("", ".", "..") else visible_name(name)
 
 
 def check_existing(folders: Sequence[Path], overwrite: bool, skip_existing: bool,
@@ -320,7 +329,7 @@ def unique_labels(names: Sequence[str]) -> list[str]:
     return out
 
 
-__all__ = ["output_names", "plain_name", "check_existing", "outputs_to_write", "WrittenByOthers", "noting_written", "check_inputs_kept", "check_kept_inputs",
+__all__ = ["output_names", "plain_name", "visible_name", "check_existing", "outputs_to_write", "WrittenByOthers", "noting_written", "check_inputs_kept", "check_kept_inputs",
            "input_path_entry", "recorded_input", "other_input",
            "WrittenFromAnotherInput", "existing_files_error", "output_files_error", "check_report_file", "write_own_report",
            "safe_folder_name", "unique_labels"]

@@ -113,3 +113,28 @@ def test_names_of_one_word_in_two_unicode_forms_get_two_folders_on_macos():
     names = output_names(paths)
     assert len({unicodedata.normalize("NFC", n).casefold() for n in names}) == 2, names
     assert output_names([paths[0], Path("x/other.png")])[0] == paths[0].stem  # no clash: the stem as it is
+
+
+def test_an_input_named_as_a_temporary_gets_a_folder_the_cleanup_keeps(tmp_path, capsys):
+    """Found by the s58 review: ``genxd generate .x.HOST-PID-abcdef12.part.y.png`` (this machine, a dead process) made
+    the hidden output folder ``.x.HOST-PID-abcdef12.part.y``, of a killed run's temporaries' pattern: the cleanup at
+    the start of the next run into the same folder deleted it. A leading ``.`` is now ``_`` (also not hidden), and
+    the note says why the name changed."""
+    import subprocess
+    import sys
+
+    from genxd.cli.generate import note_renamed
+    from genxd.utils.io import _host, clean_stale
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stem = f".x.{_host()}-{dead.pid}-abcdef12.part.y"
+    paths = [Path("in") / f"{stem}.png", Path("in/.hidden.png"), Path("in/plain.png")]
+    names = output_names(paths)
+    assert names == ["_" + stem[1:], "_hidden", "plain"]
+    for name in names:
+        (tmp_path / name).mkdir()
+    assert clean_stale(tmp_path) == [] and sorted(os.listdir(tmp_path)) == sorted(names)
+    note_renamed(paths, names, tmp_path, quiet=False)
+    notes = capsys.readouterr().err.splitlines()
+    assert len(notes) == 2 and all(line.endswith("(its leading '.' (a hidden folder) replaced by _)") for line in notes)

@@ -158,17 +158,20 @@ def start_sampling_job(device: str | None) -> ProcessGroup:
 
 def note_renamed(paths: list[Path], names: list[str], out: Path, quiet: bool) -> None:
     """Say which inputs got another output name (``names``: :func:`~genxd.output_folders.output_names`): another
-    input has the same name, or control characters (a newline ...) were replaced."""
-    from ..output_folders import plain_name
+    input has the same name, or control characters (a newline ...) or a leading ``.`` were replaced."""
+    from ..output_folders import plain_name, visible_name
 
     if quiet:
         return
     for p, name in zip(paths, names):
         shown = printed_path(p)  # on one line, a non-UTF-8 byte as \xNN
-        if name != plain_name(p.stem):
+        if name != visible_name(plain_name(p.stem)):
             note(f"{shown} -> {printed_path(out / name)} (another input has the same name)")
         elif name != p.stem:
-            note(f"{shown} -> {printed_path(out / name)} (control characters in the name replaced by _)")
+            replaced = [what for what, changed in (("control characters in the name", plain_name(p.stem) != p.stem),
+                                                   ("its leading '.' (a hidden folder)", p.stem.startswith(".")))
+                        if changed]
+            note(f"{shown} -> {printed_path(out / name)} ({' and '.join(replaced)} replaced by _)")
 
 
 def register(app: typer.Typer) -> None:
