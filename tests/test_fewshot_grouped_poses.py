@@ -38,3 +38,11 @@ def test_as_many_fitted_poses_as_targets_give_every_frame_a_camera(tmp_path):
     for group in groups:
         rotations = group.c2w[:, :3, :3]
         assert torch.allclose(torch.det(rotations), torch.ones(8), atol=1e-4), group.name  # no all-zero frame
+
+
+def test_a_fitted_pose_file_that_is_a_folder_is_named_as_a_folder(tmp_path):
+    """Found by the s58 review: a ``--pose-dir`` whose ``<key>/gen_poses_w2c.json`` is a folder was reported as
+    'fitted poses not found (run genxd trajectory fit first)', which it had been; now said to be a folder."""
+    (tmp_path / "s" / "gen_poses_w2c.json").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError, match=r"s/gen_poses_w2c.json is a folder, not a fitted pose file"):
+        build_fewshot_groups({"s": _scene()}, "grouped", tmp_path, 3, 3, 8, 16, False)

@@ -209,6 +209,10 @@ def build_fewshot_groups(scenes: dict, strategy: str, pose_dir: str | Path | Non
         else:
             assert pose_dir is not None  # refused above for the grouped strategy
             path = Path(pose_dir) / key / "gen_poses_w2c.json"
+            if path.is_dir():  # it said 'fitted poses not found (run genxd trajectory fit first)'
+                raise IsADirectoryError(f"{path} is a folder, not a fitted pose file (genxd trajectory fit writes "
+                                        f"a file there): give the {arg('pose_dir')} it wrote, or move the folder "
+                                        f"away and run 'genxd trajectory fit' again")
             if not path.is_file():
                 raise FileNotFoundError(_missing_poses(Path(pose_dir), key, path))
             fitted = formats.load_w2c_list_json(path).float()
