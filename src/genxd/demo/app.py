@@ -213,7 +213,7 @@ def build_app(devices: Devices, config: DemoConfig) -> gr.Blocks:
         def make_preview(s: Session, values: dict[str, Any]) -> tuple[str | None, str]:
             try:
                 path = form.path(values)
-                c2w, K, label = path.c2w, path.K, path.label
+                c2w, K = path.c2w, path.K
                 ctx = cam.context_frames(max(1, len(s.inputs)), c2w.shape[0])
                 images = _preview_images(s, 128) if s.inputs else []
                 glb = write_camera_preview(s.dir / f"preview_{preview_key(c2w, K, s.inputs)}.glb", c2w, K, images,
