@@ -83,8 +83,8 @@ class CurationConfig:
             default 0.005 is 0.5 there.
         motion_frame_gap: frame gap of the motion pairs (i, i + gap).
         mask_model: local folder of an instance-segmentation model (transformers), or None for
-            the optical-flow/epipolar fallback.
-        depth_model: local folder of a relative depth model (Depth Anything V2), or None.
+            the optical-flow/epipolar fallback; kept as an absolute path (``os.path.abspath``: links not resolved).
+        depth_model: local folder of a relative depth model (Depth Anything V2), or None; kept absolute too.
         fallback_depth: without a depth model, "sparse" (default: interpolated SfM depth maps, objects at
             the depth of their surroundings; motion measured pair by pair) or "triangulate" (depth of each
             tracked point triangulated with the SfM cameras: under-measures moving objects, kept for
@@ -163,7 +163,11 @@ class CurationConfig:
             folder = path_argument(value, name, "a model folder path")
             if not folder.is_dir():
                 raise FileNotFoundError(f"{arg(name)} folder not found: {value}")
-            setattr(self, name, str(folder))
+            # absolute (normalised, links kept, as the inputs' paths): the setting recorded with each video names
+            # one folder whatever folder a run starts in (a rerun naming the same model from elsewhere was warned
+            # about as other settings, one naming another model by the same words was not), and a Ray task, whose
+            # working folder is not the driver's, finds it
+            setattr(self, name, os.path.abspath(folder))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
