@@ -92,3 +92,16 @@ def test_a_rerun_of_many_videos_with_other_settings_keeps_counts_not_one_entry_p
         summary = curate_dataset(tmp_path / "in", out, CurationConfig(focal=2.0), progress=False)
     assert summary.to_dict()["other_settings"] == 12 and summary.skipped == 12
     assert list(summary.other_settings) == [f"clip{i:02d}" for i in range(5)]  # was all 12
+
+
+def test_a_resize_of_width_and_height_is_named_as_the_caller_writes_it(inputs, tmp_path, monkeypatch):
+    """``--resize 512x256`` was named ``--resize [512, 256] (was none)``, JSON's list: a value --resize refuses."""
+    from genxd.validation import caller_style
+
+    monkeypatch.setattr(dataset_module, "curate_video", _stand_in([]))
+    out = tmp_path / "out"
+    curate_dataset(inputs, out, CurationConfig(resize=(512, 256)), progress=False)
+    with caller_style("cli"), pytest.warns(GenXDWarning, match=r"--resize 320x240 \(was 512x256\)"):
+        curate_dataset(inputs, out, CurationConfig(resize=(320, 240)), progress=False)
+    with pytest.warns(GenXDWarning, match=r"resize=512 \(was \(512, 256\)\)"):
+        curate_dataset(inputs, out, CurationConfig(resize=512), progress=False)

@@ -59,7 +59,8 @@ def warn_other_settings(count: int, first_ids: list[str], earlier: dict[str, Any
     them, all named; ``earlier``: each setting that differed -> an earlier value)."""
     if not count:
         return
-    what = ", ".join(f"{setting(name, _shown(now[name]))} (was {_shown(value)})" for name, value in earlier.items())
+    what = ", ".join(f"{setting(name, _shown(name, now[name]))} (was {_shown(name, value)})"
+                     for name, value in earlier.items())
     more = count - len(first_ids)
     named = ", ".join(first_ids) + (f" and {more} more" if more > 0 else "")
     warn(f"{count} videos already curated in this folder were curated with other settings, and are kept as they "
@@ -67,8 +68,14 @@ def warn_other_settings(count: int, first_ids: list[str], earlier: dict[str, Any
          f"folders (failed ones: {'--retry-failed' if is_cli() else 'retry_failed=True'})")
 
 
-def _shown(value: Any) -> str:
-    return "none" if value is None else str(value)
+def _shown(name: str, value: Any) -> str:
+    """A setting's value as the caller writes it; ``resize``'s width and height (a list, as JSON gives them back) as
+    ``--resize 512x256`` takes them, or as the ``(512, 256)`` of Python (they were named ``[512, 256]``)."""
+    if value is None:
+        return "none"
+    if name == "resize" and isinstance(value, (list, tuple)) and len(value) == 2:
+        return "x".join(map(str, value)) if is_cli() else str(tuple(value))
+    return str(value)
 
 
 def source_stamp(path: str | Path) -> tuple[int, int] | None:
