@@ -69,3 +69,33 @@ def test_ids_the_caller_chose_and_ids_another_input_has_now_are_kept(tmp_path, m
     # a.mp4 given by path: "a"; the index's "X" for it is alike "x", the caller's id of b.mp4 in this run
     curate_dataset([VideoSource("x", b, "video"), a], other, CurationConfig(), progress=False)
     assert calls == ["first", "second", "X", "x", "a"]
+
+
+def test_a_video_given_through_a_link_resumes_under_the_id_it_was_curated_under(tmp_path, monkeypatch):
+    """``genxd curate v`` over ``clip.mp4`` and ``link.mp4 -> clip.mp4`` curates the file once, as ``clip``; given
+    then as ``v/link.mp4`` (or a frames folder through a link to it), it was curated again as ``link``: the dataset
+    held the video twice. The index records the path as given, so the file a link names is compared too."""
+    calls: list[str] = []
+    monkeypatch.setattr(dataset_module, "curate_video", _stand_in(calls))
+    _videos(tmp_path / "v", "clip.mp4", "other.mp4")
+    (tmp_path / "v" / "link.mp4").symlink_to("clip.mp4")
+    (tmp_path / "frames" / "shot").mkdir(parents=True)
+    (tmp_path / "frames" / "shot" / "0000.png").write_bytes(b"")
+    (tmp_path / "shot_link").symlink_to(tmp_path / "frames" / "shot")
+    out = tmp_path / "out"
+    curate_dataset([tmp_path / "v", tmp_path / "frames"], out, CurationConfig(), progress=False)
+    assert sorted(calls) == ["clip", "other", "shot"]
+
+    with open(out / "index.jsonl", "a") as fh:  # a line written by hand, whose path no file can have: passed over
+        fh.write(json.dumps({"video_id": "odd", "source": "v/\u0000.mp4", "status": "ok"}) + "\n")
+    summary = curate_dataset([tmp_path / "v" / "link.mp4", tmp_path / "shot_link"], out, CurationConfig(),
+                             progress=False)
+    assert sorted(calls) == ["clip", "other", "shot"] and summary.skipped == 2  # none curated again
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["clip", "other", "shot"]
+
+    (tmp_path / "v" / "link.mp4").unlink()  # the link now names another file, curated as other: done too
+    (tmp_path / "v" / "link.mp4").symlink_to("other.mp4")
+    assert curate_dataset(tmp_path / "v" / "link.mp4", out, CurationConfig(), progress=False).skipped == 1
+    (tmp_path / "v" / "new.mp4").write_bytes(b"x")  # a file no record names: its own id, as always
+    curate_dataset(tmp_path / "v" / "new.mp4", out, CurationConfig(), progress=False)
+    assert calls[-1] == "new" and len(calls) == 4

@@ -172,20 +172,32 @@ def earlier_ids(sources: list, latest: dict[str, dict], out_dir: os.PathLike, gi
     last index record of each id) nor a folder in ``out_dir``, while the index holds exactly one other id recorded
     for its path, takes that id, unless another source of the run has or takes an id alike it up to case. Without
     this a resumed curation curated such videos again under the new ids, the old folders left beside them (the
-    dataset then held each twice). ``given``: the paths of sources whose ids the caller chose, kept as they are."""
+    dataset then held each twice). A path no record names is compared by the file it is (links resolved: the index
+    records paths as given), so that a video given through a link (``v/link.mp4 -> clip.mp4``, curated as ``clip``)
+    resumes under its id too; it was curated again as ``link``. ``given``: the paths of sources whose ids the caller
+    chose, kept as they are."""
     from dataclasses import replace
 
     by_source: dict[str, set[str]] = {}
     for video_id, record in latest.items():
         if isinstance(record, dict) and isinstance(record.get("source"), str):
             by_source.setdefault(record["source"], set()).add(video_id)
+    by_file: dict[str | None, set[str]] | None = None  # by_source by the file each path is: built when first needed
     taken = Counter(name_key(s.video_id) for s in sources)
     claims: dict[str, list[tuple[int, str]]] = {}
     for i, source in enumerate(sources):
         path = str(source.path)
         if path in given or source.video_id in latest or os.path.lexists(os.path.join(out_dir, source.video_id)):
             continue
-        before = by_source.get(path, set()) - {source.video_id}
+        if path not in by_source:  # another spelling of a recorded path (through a link): the same file
+            if by_file is None:  # one realpath per recorded path, once, and only for a run with inputs not recorded
+                by_file = {}
+                for recorded, ids in by_source.items():
+                    by_file.setdefault(_file_of(recorded), set()).update(ids)
+                by_file.pop(None, None)
+            before = by_file.get(_file_of(path), set()) - {source.video_id}
+        else:
+            before = by_source[path] - {source.video_id}
         if len(before) != 1:
             continue
         old = next(iter(before))
@@ -197,6 +209,15 @@ def earlier_ids(sources: list, latest: dict[str, dict], out_dir: os.PathLike, gi
             i, old = claim[0]
             kept[i] = replace(sources[i], video_id=old)
     return kept
+
+
+def _file_of(path: str) -> str | None:
+    """The file ``path`` is, links resolved (``os.path.realpath``); None for a path no file can have (a NUL in an
+    index line's ``source`` written by hand)."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return None
 
 
 #: How many bytes of each end of two files :func:`_same_content` compares (with their sizes).
