@@ -26,3 +26,24 @@ def test_the_command_line_names_its_options(tmp_path):
     assert result.stderr.strip() == ("genxd: error: --max-frames 4 is below --min-frames 5: every video would have "
                                      "too few frames"), result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_fallback_depth_with_a_depth_model_is_refused(tmp_path):
+    """``--fallback-depth triangulate --depth-model DIR``: the fallback is depth without a model, so the request was
+    dropped without a word (depth came from the model) and recorded as a setting of every video."""
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    (tmp_path / "depth").mkdir()
+    with pytest.raises(ValueError, match=r"^fallback_depth='triangulate' is not used with depth_model"):
+        CurationConfig(depth_model=str(tmp_path / "depth"), fallback_depth="triangulate")
+    assert CurationConfig(depth_model=str(tmp_path / "depth")).fallback_depth == "sparse"  # the default: fine
+
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    result = CliRunner().invoke(app, ["curate", str(tmp_path / "a.mp4"), "--out", str(tmp_path / "out"),
+                                      "--depth-model", str(tmp_path / "depth"), "--fallback-depth", "triangulate"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("genxd: error: --fallback-depth triangulate is not used with --depth-model: "
+                                     "depth comes from the model (leave one of them out)"), result.stderr
+    assert not (tmp_path / "out").exists()

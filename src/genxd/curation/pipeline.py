@@ -85,7 +85,8 @@ class CurationConfig:
         mask_model: local folder of an instance-segmentation model (transformers), or None for
             the optical-flow/epipolar fallback; kept as an absolute path (``os.path.abspath``: links not resolved).
         depth_model: local folder of a relative depth model (Depth Anything V2), or None; kept absolute too.
-        fallback_depth: without a depth model, "sparse" (default: interpolated SfM depth maps, objects at
+        fallback_depth: without a depth model (with one, anything but the default is refused), "sparse" (default:
+            interpolated SfM depth maps, objects at
             the depth of their surroundings; motion measured pair by pair) or "triangulate" (depth of each
             tracked point triangulated with the SfM cameras: under-measures moving objects, kept for
             comparison).
@@ -149,6 +150,10 @@ class CurationConfig:
         if self.max_frames is not None and self.max_frames < self.min_frames:
             raise v.InvalidValue(f"{v.setting('max_frames', self.max_frames)} is below "
                                  f"{v.setting('min_frames', self.min_frames)}: every video would have too few frames")
+        if self.depth_model is not None and self.fallback_depth != "sparse":  # "sparse": the default, left as is
+            # the fallback is depth without a model: dropped without a word, and recorded as a setting of each video
+            raise v.InvalidValue(f"{v.text_setting('fallback_depth', self.fallback_depth)} is not used with "
+                                 f"{arg('depth_model')}: depth comes from the model (leave one of them out)")
         if not isinstance(self.device, str):
             raise v.InvalidType(f"{arg('device')} must be a device name such as 'cpu' or 'cuda:0', "
                                 f"got {self.device!r} ({type(self.device).__name__})")
