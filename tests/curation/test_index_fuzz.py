@@ -104,3 +104,19 @@ def test_an_index_re_saved_by_a_windows_editor_loses_no_record(tmp_path):
     (out / INDEX_NAME).write_bytes(b"\xef\xbb\xbf" + f"{json.dumps(failed)}\r\n{json.dumps(OK)}\r\n".encode())
     assert read_index(out) == [failed, OK]
     assert latest_records(out) == {"clip_b": failed, "clip_a": OK}
+
+
+def test_a_folder_of_the_user_under_a_video_id_is_not_to_be_removed(tmp_path):
+    """``genxd curate videos -o .`` in a project folder holding ``data/`` and a video ``data.mp4``: the folder was
+    reported as a damaged output, "remove it to redo this video" (the user's own folder). A folder without meta.json,
+    images/ or 0/ is no curated video: the reason says to move it away; one with images/ or 0/ (a curated video that
+    lost its meta.json) is to be removed, as before."""
+    inputs, out = _done_folder(tmp_path, None)
+    (out / "clip_a" / "notes").mkdir(parents=True)  # the user's folder, named as the video
+    reason = curate_dataset(inputs, out, progress=False).records[0]["reason"]
+    assert "is not a curated video" in reason and "remove" not in reason, reason
+    assert curate_dataset(inputs, out, progress=False).records[0]["reason"] == reason  # the same on every run
+
+    (out / "clip_a" / "images").mkdir()  # a curated video's folder without its meta.json
+    reason = curate_dataset(inputs, out, progress=False).records[0]["reason"]
+    assert reason.endswith("exists but has no meta.json; remove it to redo this video"), reason

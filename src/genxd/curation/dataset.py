@@ -425,10 +425,8 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
                 changed.append((source.video_id, str(source.path), *sizes))
             summary.skipped += 1
         elif (out_dir / source.video_id).exists():
-            found(video_record(
-                source, "failed", stage="output",
-                reason=f"{out_dir / source.video_id} exists but has no {META_NAME}; remove it to redo this video",
-            ), last)
+            found(video_record(source, "failed", stage="output", reason=_no_meta_reason(out_dir / source.video_id)),
+                  last)
         elif (last is not None and last.get("status") == "failed" and not retry_failed
               and not _retried(last)):
             summary.skipped += 1
@@ -440,6 +438,17 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
     if old_units:
         warn(f"{out_dir}: {old_units_advice(len(old_units), len(sources), old_units[0])}")
     return todo
+
+
+def _no_meta_reason(folder: Path) -> str:
+    """Why the video whose folder ``folder`` exists without ``meta.json`` is not curated: a curated video that lost it
+    (``images/`` or ``0/`` there) is to be removed and redone; anything else is no curated video (a folder of the
+    user's named as the video, ``genxd curate videos -o .`` beside ``data/`` and ``data.mp4``), moved away, not
+    removed (the advice was to remove it, whatever it held)."""
+    if (folder / "images").is_dir() or (folder / "0").is_dir():
+        return f"{folder} exists but has no {META_NAME}; remove it to redo this video"
+    return (f"{folder} exists and is not a curated video (no {META_NAME}, images/ or 0/ in it); move it out of the "
+            f"dataset folder, or curate into another folder, to curate this video")
 
 
 def _old_unit_meta(meta_path: Path) -> bool:
