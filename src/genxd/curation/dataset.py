@@ -39,7 +39,7 @@ from ..utils.json_text import json_text
 from ..utils.motion_units import mentions_old_units, old_unit_motion, old_units_advice
 from ..validation import (CURATE_WORKERS, Flag, GenXDWarning, InvalidType, arg, caller_style, check, setting,
                           text_setting, warn)
-from ..utils.paths import parts_below
+from ..utils.paths import parts_below, path_argument
 from .frames import VideoSource, discover_videos
 from .pipeline import META_NAME, CurationConfig, curate_video, video_record
 from .local_engine import run_local
@@ -316,9 +316,7 @@ def curate_dataset(
     if ray_address is not None and workers != 1:  # it was dropped without a word
         warn(f"{setting('workers', workers)} is not used with {text_setting('ray_address', ray_address)}: Ray runs "
              f"one task per video on the cluster's CPUs, {arg('num_threads')} CPUs each")
-    out_dir = Path(out_dir)
-    # read twice: the sources whose ids the caller chose keep them (_plan)
-    inputs = [inputs] if isinstance(inputs, (str, os.PathLike, VideoSource)) else list(inputs)
+    inputs, out_dir = _checked_paths(inputs, out_dir)
     chosen = {os.path.abspath(i.path) for i in inputs if isinstance(i, VideoSource)}
     sources = _collect_sources(inputs, out_dir)
     # before a model is checked or Ray started (a local Ray was started, then left, for a file given as out_dir)
@@ -370,6 +368,21 @@ def curate_dataset(
             _clean_stale_parts(out_dir)  # left by attempts whose worker was killed (then retried)
         summary.index_end = index_size(out_dir / INDEX_NAME)  # under the lock: this run's lines end here
     return summary
+
+
+def _checked_paths(inputs: Any, out_dir: Any) -> tuple[list[str | os.PathLike | VideoSource], Path]:
+    """``curate_dataset``'s ``inputs`` (as a list; ``~`` expanded) and ``out_dir`` as paths, else a ValueError or
+    TypeError naming them: ``""`` meant the current folder (``inputs=""`` curated every video there), and ``None``
+    or a number was Python's unnamed ``expected str, bytes or os.PathLike object``. The list is read twice: the
+    sources whose ids the caller chose keep them (:func:`_plan`)."""
+    what = "a video file or folder path"
+    if isinstance(inputs, (str, os.PathLike, VideoSource)):
+        inputs = [inputs]
+    elif isinstance(inputs, (bytes, dict)) or not isinstance(inputs, Iterable):
+        raise InvalidType(f"{arg('inputs')} must be {what}, or a list of them, got {inputs!r} "
+                          f"({type(inputs).__name__})"[:300])
+    checked = [item if isinstance(item, VideoSource) else path_argument(item, "inputs", what) for item in inputs]
+    return checked, path_argument(out_dir, "out_dir", "a folder path")
 
 
 def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, summary: DatasetSummary,

@@ -1,0 +1,50 @@
+"""``curate_dataset``'s ``inputs`` and ``out_dir`` are checked as paths before anything is read or written, as
+``genxd curate`` checks its arguments: an empty string meant the current folder (``inputs=""`` curated every video
+there, ``out_dir=""`` was "input in is inside the output folder ."), and ``None`` or a number was Python's unnamed
+``expected str, bytes or os.PathLike object, not NoneType`` / ``'NoneType' object is not iterable``.
+
+In-process with a stand-in for ``curate_video`` (no SfM)."""
+
+from __future__ import annotations
+
+import pytest
+
+from genxd.curation import CurationConfig, curate_dataset
+from genxd.curation import dataset as dataset_module
+
+from .test_curation_settings import _stand_in
+
+
+@pytest.fixture
+def calls(tmp_path, monkeypatch):
+    """Run in ``tmp_path``, which holds a frames folder ``clip``; the videos the stand-in curated."""
+    curated: list[str] = []
+    monkeypatch.setattr(dataset_module, "curate_video", _stand_in(curated))
+    (tmp_path / "clip").mkdir()
+    (tmp_path / "clip" / "0000.png").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    return curated
+
+
+@pytest.mark.parametrize(("inputs", "out_dir", "error", "message"), [
+    ("", "out", ValueError, r"^inputs is empty \(''\): pass a video file or folder path$"),
+    (["clip", " "], "out", ValueError, r"^inputs is empty \(' '\): pass a video file or folder path$"),
+    (None, "out", TypeError, r"^inputs must be a video file or folder path, or a list of them, got None \(NoneType\)$"),
+    (5, "out", TypeError, r"^inputs must be a video file or folder path, or a list of them, got 5 \(int\)$"),
+    (["clip", None], "out", TypeError, r"^inputs must be a video file or folder path, got None \(NoneType\)$"),
+    ("clip", "", ValueError, r"^out_dir is empty \(''\): pass a folder path$"),
+    ("clip", None, TypeError, r"^out_dir must be a folder path, got None \(NoneType\)$"),
+    ("clip", b"out", TypeError, r"^out_dir must be a folder path, got b'out' \(bytes\)$"),
+])
+def test_inputs_and_out_dir_that_are_no_paths_are_refused_naming_them(calls, tmp_path, inputs, out_dir, error,
+                                                                       message):
+    with pytest.raises(error, match=message):
+        curate_dataset(inputs, out_dir, CurationConfig(), progress=False)
+    assert calls == [] and sorted(p.name for p in tmp_path.iterdir()) == ["clip"]  # nothing read or written
+
+
+def test_a_home_folder_path_is_expanded(calls, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    summary = curate_dataset("~/clip", "~/out", CurationConfig(), progress=False)
+    assert calls == ["clip"] and summary.ok == 1
+    assert (tmp_path / "out" / "clip").is_dir() and not (tmp_path / "~").exists()
