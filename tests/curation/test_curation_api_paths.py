@@ -48,3 +48,23 @@ def test_a_home_folder_path_is_expanded(calls, tmp_path, monkeypatch):
     summary = curate_dataset("~/clip", "~/out", CurationConfig(), progress=False)
     assert calls == ["clip"] and summary.ok == 1
     assert (tmp_path / "out" / "clip").is_dir() and not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize(("source", "out_root", "error", "message"), [
+    ("", "out", ValueError, r"^source is empty \(''\): pass a video file or frames folder path$"),
+    (None, "out", TypeError, r"^source must be a video file or frames folder path, got None \(NoneType\)$"),
+    ("clip", "", ValueError, r"^out_root is empty \(''\): pass a folder path$"),
+    ("clip", None, TypeError, r"^out_root must be a folder path, got None \(NoneType\)$"),
+])
+def test_curate_video_refuses_a_source_or_out_root_that_is_no_path(tmp_path, monkeypatch, source, out_root, error,
+                                                                    message):
+    """``curate_video("", "out")`` curated the current folder as the video, ``curate_video("clip", "")`` wrote into
+    it."""
+    from genxd.curation import curate_video
+
+    (tmp_path / "clip").mkdir()
+    (tmp_path / "clip" / "0000.png").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=message):
+        curate_video(source, out_root)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip"]

@@ -288,9 +288,13 @@ def curate_video(
     target folder already exists, ``ValueError`` when a ``VideoSource``'s id is not one folder name
     (:func:`~genxd.curation.video_ids.check_chosen_id`).
     """
+    from ..utils.paths import path_argument
+
     config = config or CurationConfig()
+    out_root = path_argument(out_root, "out_root", "a folder path")  # "" wrote into the current folder
     if not isinstance(source, VideoSource):
-        found = discover_videos(source)
+        # "" curated the current folder as the video
+        found = discover_videos(path_argument(source, "source", "a video file or frames folder path"))
         if len(found) != 1:
             raise ValueError(f"{source}: expected one video, found {len(found)}")
         source = found[0]
@@ -298,7 +302,6 @@ def curate_video(
         from .video_ids import check_chosen_id
 
         check_chosen_id(source)  # "", "..", "a/b": another folder than OUT/VIDEO_ID, or none
-    out_root = Path(out_root)
     target = out_root / source.video_id
     if target.exists():
         raise FileExistsError(f"{target} already exists")
