@@ -47,3 +47,21 @@ def test_a_fallback_depth_with_a_depth_model_is_refused(tmp_path):
     assert result.stderr.strip() == ("genxd: error: --fallback-depth triangulate is not used with --depth-model: "
                                      "depth comes from the model (leave one of them out)"), result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_too_few_frames_after_a_stride_names_the_stride(tmp_path):
+    """A 20-frame clip curated with ``stride=8`` keeps 3 frames: the reason named only ``min_frames``, as if the clip
+    were short, not the stride that thinned it."""
+    from PIL import Image
+
+    from genxd.curation import curate_video
+
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for i in range(20):
+        Image.new("RGB", (32, 32), (10 * i, 0, 0)).save(clip / f"{i:04d}.png")
+    record = curate_video(clip, tmp_path / "out", CurationConfig(stride=8))
+    assert (record["status"], record["stage"]) == ("failed", "frames")
+    assert record["reason"] == "too few frames: 3 (one in 8 kept: stride=8), fewer than the minimum 8 (min_frames)"
+    record = curate_video(clip, tmp_path / "out", CurationConfig(min_frames=21))  # no stride: as before
+    assert record["reason"] == "too few frames: 20, fewer than the minimum 21 (min_frames)"

@@ -26,7 +26,7 @@ import numpy as np
 from ..utils.disk_sync import fsync_folder, fsync_tree
 from ..utils.io import is_environment_error, temp_name
 from ..utils.stages import StageCallback
-from ..validation import arg, warn
+from ..validation import arg, setting, warn
 from ..utils.json_text import json_text
 from .frames import FrameMemoryError, VideoReadError, VideoSource, discover_videos, read_frames
 from .read_errors import FramesTooSmallError, check_frame_size
@@ -401,7 +401,9 @@ def _curate_into(source: VideoSource, folder: Path, config: CurationConfig, mask
     except VideoReadError as exc:
         raise CurationError("read", str(exc)) from None
     if len(frames) < config.min_frames:
-        raise CurationError("frames", f"too few frames: {len(frames)}, fewer than the minimum "
+        # the stride that thinned the clip named too: the reason read as if the clip were short
+        strided = f" (one in {config.stride} kept: {setting('stride', config.stride)})" if config.stride > 1 else ""
+        raise CurationError("frames", f"too few frames: {len(frames)}{strided}, fewer than the minimum "
                                        f"{config.min_frames} ({arg('min_frames')})")
     try:
         check_frame_size(source.path.name, frames.shape[1], frames.shape[2], config.resize)
