@@ -105,3 +105,20 @@ def test_a_resize_of_width_and_height_is_named_as_the_caller_writes_it(inputs, t
         curate_dataset(inputs, out, CurationConfig(resize=(320, 240)), progress=False)
     with pytest.warns(GenXDWarning, match=r"resize=512 \(was \(512, 256\)\)"):
         curate_dataset(inputs, out, CurationConfig(resize=512), progress=False)
+
+
+def test_a_raised_frame_memory_limit_is_not_other_settings_for_done_videos(inputs, tmp_path, monkeypatch):
+    """A video failing for its frames' memory is told to raise ``--max-frame-memory``; the rerun that did (with
+    ``--retry-failed``) warned that every done video was curated with other settings and should be redone, though a
+    done video's result is the same under any limit it was within. A failed video kept is still named."""
+    monkeypatch.setattr(dataset_module, "curate_video", _stand_in([]))
+    out = tmp_path / "out"
+    curate_dataset(inputs, out, CurationConfig(), progress=False)
+    with pytest.warns(GenXDWarning, match=r"^1 videos .*: max_frame_memory_gib=4.0 \(was 1.0\) \(bad\)"):
+        summary = curate_dataset(inputs, out, CurationConfig(max_frame_memory_gib=4.0), progress=False)
+    assert list(summary.other_settings) == ["bad"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GenXDWarning)
+        summary = curate_dataset(inputs, out, CurationConfig(max_frame_memory_gib=None), progress=False,
+                                 retry_failed=True)
+    assert summary.other_settings == {}

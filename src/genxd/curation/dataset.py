@@ -420,7 +420,7 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
             old_units.append(source.video_id)
         if meta_path.exists() or (last is not None and last.get("status") == "failed" and not retry_failed
                                   and not _retried(last)):
-            earlier = changed_settings(recorded_settings(last, meta_path), settings)
+            earlier = changed_settings(recorded_settings(last, meta_path), settings, done=meta_path.exists())
             if earlier:
                 summary.note_other_settings(source.video_id, earlier)
         if meta_path.exists():

@@ -18,11 +18,15 @@ from ..utils.json_text import json_text
 from ..validation import is_cli, setting, warn
 from .pipeline import CurationConfig
 
-__all__ = ["NOT_RESULT_FIELDS", "changed_settings", "recorded_settings", "result_settings", "source_changed",
-           "source_stamp", "warn_changed_sources", "warn_other_settings"]
+__all__ = ["FAILURE_ONLY_FIELDS", "NOT_RESULT_FIELDS", "changed_settings", "recorded_settings", "result_settings",
+           "source_changed", "source_stamp", "warn_changed_sources", "warn_other_settings"]
 
 #: ``CurationConfig`` fields that do not decide what a video's result is: how fast, on what, how loud.
 NOT_RESULT_FIELDS = frozenset({"num_threads", "device", "verbose"})
+#: Limits that decide whether a video fails, not what a done one holds: a done video's result is the same under any
+#: limit it was within, so they are compared for the failed videos a run keeps only (a video failing for its frames'
+#: memory is told to raise ``--max-frame-memory``; the rerun that did warned that every done video had other settings).
+FAILURE_ONLY_FIELDS = frozenset({"max_frame_memory_gib"})
 
 
 def result_settings(config: CurationConfig | dict[str, Any]) -> dict[str, Any]:
@@ -46,12 +50,14 @@ def recorded_settings(record: dict[str, Any] | None, meta_path: Path | None = No
     return result_settings(config) if isinstance(config, dict) else None
 
 
-def changed_settings(before: dict[str, Any] | None, now: dict[str, Any]) -> dict[str, Any]:
+def changed_settings(before: dict[str, Any] | None, now: dict[str, Any], done: bool = False) -> dict[str, Any]:
     """``{name: earlier value}`` of the settings of ``now`` that ``before`` holds with another value (settings
-    ``before`` does not hold, from an older genxd, are not compared)."""
+    ``before`` does not hold, from an older genxd, are not compared; for a ``done`` video, nor
+    :data:`FAILURE_ONLY_FIELDS`)."""
     if not isinstance(before, dict):
         return {}
-    return {k: before[k] for k, v in now.items() if k in before and before[k] != v}
+    return {k: before[k] for k, v in now.items()
+            if k in before and before[k] != v and not (done and k in FAILURE_ONLY_FIELDS)}
 
 
 def warn_other_settings(count: int, first_ids: list[str], earlier: dict[str, Any], now: dict[str, Any]) -> None:
