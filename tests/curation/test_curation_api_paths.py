@@ -68,3 +68,10 @@ def test_curate_video_refuses_a_source_or_out_root_that_is_no_path(tmp_path, mon
     with pytest.raises(error, match=message):
         curate_video(source, out_root)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip"]
+
+
+def test_a_tilde_of_no_user_is_kept_as_written(calls, tmp_path):
+    """``~nosuchuser`` is no home folder: kept as the name it is, as a shell leaves it (expanding it stopped the run
+    with pathlib's ``RuntimeError: Could not determine home directory``)."""
+    summary = curate_dataset("clip", "~genxd_no_such_user", CurationConfig(), progress=False)
+    assert calls == ["clip"] and summary.ok == 1 and (tmp_path / "~genxd_no_such_user" / "clip").is_dir()

@@ -61,7 +61,10 @@ def path_argument(value: object, name: str, what: str = "a file or folder path")
         raise InvalidType(f"{arg(name)} must be {what}, got {value!r} ({type(value).__name__})"[:300])
     if not os.fspath(value).strip():
         raise InvalidValue(f"{arg(name)} is empty ({os.fspath(value)!r}): pass {what}")
-    return Path(value).expanduser()
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:  # "~name" of no user (or no home folder): the name as written, as a shell leaves it
+        return Path(value)
 
 
 def path_inside(folder: str | os.PathLike, relative: str, listed_in: str | os.PathLike) -> Path:
