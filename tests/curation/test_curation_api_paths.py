@@ -75,3 +75,21 @@ def test_a_tilde_of_no_user_is_kept_as_written(calls, tmp_path):
     with pathlib's ``RuntimeError: Could not determine home directory``)."""
     summary = curate_dataset("clip", "~genxd_no_such_user", CurationConfig(), progress=False)
     assert calls == ["clip"] and summary.ok == 1 and (tmp_path / "~genxd_no_such_user" / "clip").is_dir()
+
+
+def test_the_command_checks_the_home_folder_paths_it_curates(calls, tmp_path, monkeypatch):
+    # genxd curate '~/clip' -o '~/out' (quoted: the shell left '~'): the command checked ./~/clip ("input not
+    # found") and ./~/out, while curate_dataset, which expands '~' as genxd generate does, would curate $HOME/clip
+    # into $HOME/out
+    from typer.testing import CliRunner
+
+    from genxd.cli import app
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "clip").rename(home / "clip")
+    (tmp_path / "~").write_text("a file where ./~/out would go: refused as not writable when checked there")
+    monkeypatch.setenv("HOME", str(home))
+    res = CliRunner().invoke(app, ["curate", "~/clip", "-o", "~/out", "-q"])
+    assert res.exit_code == 0, res.output
+    assert calls == ["clip"] and (home / "out" / "clip").is_dir()

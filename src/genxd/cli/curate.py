@@ -136,14 +136,18 @@ def register(app: typer.Typer) -> None:
             from genxd.curation.local_engine import WorkersKeepDying
             from genxd.curation.motion import DEFAULT_MOTION_THRESHOLD
             from genxd.utils.io import check_writable_dir
+            from genxd.utils.paths import path_argument
             from genxd.utils.pycolmap_import import load_pycolmap
 
             load_pycolmap()  # SfM needs it for every video: missing, it is one line here, not a failure per video
 
-            for item in inputs:
+            # '~' expanded as curate_dataset will (a quoted '~/x': the shell left it): checked where it is curated
+            sources = [path_argument(item, "inputs", "a video file or folder path") for item in inputs]
+            out_dir = path_argument(out, "out", "a folder path")
+            for item in sources:
                 if not item.exists():
                     raise UsageError(f"input not found: {item}")
-            check_writable_dir(out, "--out")
+            check_writable_dir(out_dir, "--out")
             for option, folder in (("--mask-model", mask_model), ("--depth-model", depth_model)):
                 if folder is not None and not folder.is_dir():  # before CurationConfig: name the option
                     raise UsageError(f"{option} folder not found: {folder}")
@@ -167,7 +171,7 @@ def register(app: typer.Typer) -> None:
             )
             try:
                 summary = curate_dataset(
-                    [str(p) for p in inputs], out, config, workers=workers, ray_address=ray,
+                    [str(p) for p in sources], out_dir, config, workers=workers, ray_address=ray,
                     retry_failed=retry_failed, progress=not quiet, on_record=_print_record,
                     on_note=None if quiet else _print_note,
                 )
