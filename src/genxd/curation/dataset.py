@@ -370,7 +370,7 @@ def curate_dataset(
     return summary
 
 
-def _checked_paths(inputs: Any, out_dir: Any) -> tuple[list[str | os.PathLike | VideoSource], Path]:
+def _checked_paths(inputs: Any, out_dir: Any) -> tuple[list[Path | VideoSource], Path]:
     """``curate_dataset``'s ``inputs`` (as a list; ``~`` expanded) and ``out_dir`` as paths, else a ValueError or
     TypeError naming them: ``""`` meant the current folder (``inputs=""`` curated every video there), and ``None``
     or a number was Python's unnamed ``expected str, bytes or os.PathLike object``. The list is read twice: the
