@@ -93,3 +93,20 @@ def test_the_command_checks_the_home_folder_paths_it_curates(calls, tmp_path, mo
     res = CliRunner().invoke(app, ["curate", "~/clip", "-o", "~/out", "-q"])
     assert res.exit_code == 0, res.output
     assert calls == ["clip"] and (home / "out" / "clip").is_dir()
+
+
+def test_a_rerun_removes_the_killed_runs_temporaries_and_nothing_else_hidden(calls, tmp_path):
+    # every hidden '.*.part' folder in OUT was removed at the start of a run: a folder of the user's too
+    from genxd.utils.io import temp_name
+
+    out = tmp_path / "out"
+    stale = out / temp_name("clip", "part")  # a killed run's temporary (this host's name)
+    other_host = out / ".clip.otherhost-123-abcdef12.part"  # one a Ray worker on another host left
+    users = [out / ".notes.part", out / ".x.part"]
+    for folder in (stale, other_host, *users):
+        folder.mkdir(parents=True)
+        (folder / "kept.txt").write_text("x")
+    curate_dataset("clip", out, CurationConfig(), progress=False)
+    assert calls == ["clip"]
+    assert not stale.exists() and not other_host.exists()
+    assert all((folder / "kept.txt").read_text() == "x" for folder in users)

@@ -153,10 +153,13 @@ def _run_lock(out_dir: Path) -> Iterator[None]:
 
 def _clean_stale_parts(out_dir: Path) -> int:
     """Remove temporary ``.VIDEO_ID....part`` folders and Ray run markers (``.genxd-run-*``) left by killed
-    runs (we hold the run lock)."""
+    runs (we hold the run lock): those named as :func:`~genxd.utils.io.temp_name` names them, by any host (Ray's
+    workers write from theirs) and process; any hidden ``.*.part`` folder went (a folder of the user's in OUT)."""
+    from ..utils.io import is_temp_name
+
     removed = 0
     for path in out_dir.glob(".*.part"):
-        if path.is_dir():
+        if is_temp_name(path.name) and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     for path in out_dir.glob(".genxd-run-*"):

@@ -121,6 +121,13 @@ def _is_short_stem(stem: str) -> bool:
     return len(stem.encode("utf-8", "surrogateescape")) > _STEM_BYTES - 4 and bool(_SHORT_STEM_RE.search(stem))
 
 
+def is_temp_name(name: str, kind: str = "part") -> bool:
+    """Whether ``name`` is one :func:`temp_name` gives (of ``kind``), by any host and process: a folder of the user's
+    named ``.notes.part`` is not."""
+    m = _PART_RE.match(name)
+    return m is not None and m["kind"] == kind
+
+
 def temp_name(name: str, kind: str = "part", ext: str = "") -> str:
     """A hidden sibling name for ``name`` owned by this process (see the module docstring); never over 255 bytes,
     whatever the length of ``name`` (a long one is shortened, :func:`_temp_stem`; an ``ext`` over 16 bytes is not
@@ -582,7 +589,7 @@ def append_line(path: str | os.PathLike, line: str, lock: bool = False, sync: bo
         os.close(fd)  # releases the lock
 
 
-__all__ = ["atomic_file", "atomic_dir", "output_target", "clean_stale", "temp_name", "check_writable_dir",
-           "check_output_file", "makedirs", "write_json_atomic", "append_line",
+__all__ = ["atomic_file", "atomic_dir", "output_target", "clean_stale", "temp_name", "is_temp_name",
+           "check_writable_dir", "check_output_file", "makedirs", "write_json_atomic", "append_line",
            "error_while_writing", "read_json", "read_json_object", "is_environment_error", "is_damaged_file_error",
            "WrittenMeanwhile", "written_meanwhile", "keep_mode", "moved_aside"]
