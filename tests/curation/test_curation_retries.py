@@ -47,7 +47,8 @@ def test_folders_of_killed_attempts_are_removed_when_the_run_ends(tmp_path, monk
     out = tmp_path / "out"
 
     def killed_then_retried(src, out_dir, config, on_stage=None, on_note=None):
-        (out / f".{src.video_id}.dead0001.part").mkdir()  # what a SIGKILLed attempt leaves behind
+        # what a SIGKILLed attempt leaves behind: utils.io.temp_name's name, of a process on another host (Ray's)
+        (out / f".{src.video_id}.otherhost-4242-dead0001.part").mkdir()
         _fake_done(out / src.video_id, src.video_id)  # the retry that finished
         return video_record(src, "ok", verdict="static", motion_strength=0.0)
 
