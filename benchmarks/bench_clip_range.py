@@ -12,8 +12,6 @@ sideways, ``--frames`` frames of ``--size`` WxH, keyframes where libx264 puts th
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -23,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, positive_int, resolve_out, save_json  # noqa: E402
+from bench_output import out_help, positive_int, resolve_out, save_figures  # noqa: E402
 
 
 def write_clip(path: Path, frames: int, width: int, height: int) -> None:
@@ -76,10 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         written = time.perf_counter() - t
         figures = measure(clip, args.start, args.end, args.max_frames, args.stride)
     figures["clip_written_s"] = written
-    for name, value in figures.items():
-        print(f"{name:24s} {value:.3f}" if isinstance(value, float) else f"{name:24s} {value}")
-    save_json(args.out, {"args": vars(args), "python": sys.version.split()[0], "machine": platform.machine(),
-                         "cpus": os.cpu_count(), "figures": figures}, indent=1)
+    save_figures(args.out, args, figures, float_format=".3f")
 
 
 if __name__ == "__main__":

@@ -109,6 +109,20 @@ def save_json(path: str | os.PathLike, obj: Any, *, indent: int | None = 2,
     return path
 
 
+def save_figures(out: str | os.PathLike, args: argparse.Namespace, figures: dict[str, Any], *, name_width: int = 24,
+                 float_format: str = "", other_format: str = "") -> dict[str, Any]:
+    """Print ``figures`` one a line (the name padded to ``name_width``; floats with ``float_format``, other values as
+    text with ``other_format``), then save them with the run's arguments and machine (Python, architecture, CPU count)
+    as JSON to ``out`` (:func:`save_json`). Returns what was saved."""
+    for name, value in figures.items():
+        shown = format(value, float_format) if isinstance(value, float) else format(str(value), other_format)
+        print(f"{name:{name_width}s} {shown}")
+    result = {"args": vars(args), "python": sys.version.split()[0], "machine": platform.machine(),
+              "cpus": os.cpu_count(), "figures": figures}
+    save_json(out, result, indent=1)
+    return result
+
+
 def positive_int(text: str) -> int:
     """argparse ``type=`` for counts: an integer of at least 1 (``--repeats 0`` is a usage error, exit 2)."""
     try:

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, positive_int, resolve_out, save_json  # noqa: E402
+from bench_output import out_help, positive_int, resolve_out, save_figures  # noqa: E402
 
 
 class _Counting(dict):
@@ -110,11 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     args.out = str(resolve_out(args.out, "bench_plan_temporal"))
     cases = sweep(range(args.frames[0], args.frames[1] + 1), args.windows, args.max_inputs)
     figures = measure(cases, args.repeats)
-    for name, value in figures.items():
-        print(f"{name:18s} {value:12.4f}" if isinstance(value, float) else f"{name:18s} {value!s:>12}")
-    result = {"args": vars(args), "python": sys.version.split()[0], "machine": platform.machine(),
-              "cpus": os.cpu_count(), "figures": figures}
-    save_json(args.out, result, indent=1)
+    result = save_figures(args.out, args, figures, name_width=18, float_format="12.4f", other_format=">12")
     if not figures["plans_equal"]:
         raise SystemExit("bench_plan_temporal: the cached plans differ from the uncached ones")
     return result

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, positive_int, resolve_out, save_json  # noqa: E402
+from bench_output import out_help, positive_int, resolve_out, save_figures  # noqa: E402
 
 
 def _per_call_us(fn, reads: int, repeats: int) -> float:
@@ -72,11 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out = str(resolve_out(args.out, "bench_read_json"))
     with tempfile.TemporaryDirectory(dir=args.folder) as d:
         figures = measure(Path(d), args.reads, args.repeats)
-    for name, value in figures.items():
-        print(f"{name:32s} {value:10.3f}")
-    result = {"args": vars(args), "python": sys.version.split()[0], "machine": platform.machine(),
-              "cpus": os.cpu_count(), "figures": figures}
-    save_json(args.out, result, indent=1)
+    save_figures(args.out, args, figures, name_width=32, float_format="10.3f", other_format=">10")
 
 
 if __name__ == "__main__":

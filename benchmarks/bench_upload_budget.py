@@ -13,8 +13,6 @@ between refreshes).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -22,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_output lives beside this script
 
-from bench_output import out_help, positive_int, resolve_out, save_json  # noqa: E402
+from bench_output import out_help, positive_int, resolve_out, save_figures  # noqa: E402
 
 
 def _best_ms(fn, calls: int, repeats: int) -> float:
@@ -62,11 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out = str(resolve_out(args.out, "bench_upload_budget"))
     with tempfile.TemporaryDirectory() as d:
         figures = measure(Path(d), args.files, args.repeats)
-    for name, value in figures.items():
-        print(f"{name:24s} {value:12.4f}")
-    result = {"args": vars(args), "python": sys.version.split()[0], "machine": platform.machine(),
-              "cpus": os.cpu_count(), "figures": figures}
-    save_json(args.out, result, indent=1)
+    save_figures(args.out, args, figures, float_format="12.4f", other_format=">12")
 
 
 if __name__ == "__main__":
