@@ -135,7 +135,11 @@ def _run_lock(out_dir: Path) -> Iterator[None]:
         yield
         return
 
-    fd = os.open(out_dir / LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(out_dir / LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o644)
+    except IsADirectoryError:  # not the errno text alone ('Is a directory: out/.curate.lock')
+        raise IsADirectoryError(f"{out_dir / LOCK_NAME}: expected the curation's lock file, found a folder; move it "
+                                "out of the dataset folder") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -416,6 +420,9 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
 
     old_units: list[str] = []  # done videos whose motion strength is in the units before 17875fa
     changed: list[tuple[str, str, int, int]] = []  # done videos whose file has another size or mtime now
+    # the reasons name folders absolute (normalised, not resolved): a rerun with -o spelt otherwise (relative,
+    # absolute, 'a/../out') gives the same reason, so a damaged folder's line is not logged again (_append_once)
+    named_out = Path(os.path.abspath(out_dir))
     for source in sources:
         meta_path = out_dir / source.video_id / META_NAME
         last = latest.get(source.video_id)
@@ -430,10 +437,10 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
             done = last
             if last is None or last.get("status") != "ok":
                 try:
-                    done = _record_from_meta(source, meta_path)
-                except ValueError as exc:  # a damaged meta.json: recorded as the folder without one is
+                    done = _record_from_meta(source, named_out / source.video_id / META_NAME)
+                except (ValueError, IsADirectoryError) as exc:  # damaged (or a folder): recorded as no meta.json is
                     found(video_record(source, "failed", stage="output",
-                                       reason=f"{exc}; remove {out_dir / source.video_id} to redo this video"), last)
+                                       reason=f"{exc}; remove {named_out / source.video_id} to redo this video"), last)
                     continue
                 found(done, recovered=True)
             sizes = source_changed(done, source.path)  # a changed file was kept without a word
@@ -441,7 +448,7 @@ def _plan(sources: list[VideoSource], out_dir: Path, config: CurationConfig, sum
                 changed.append((source.video_id, str(source.path), *sizes))
             summary.skipped += 1
         elif (out_dir / source.video_id).exists():
-            found(video_record(source, "failed", stage="output", reason=_no_meta_reason(out_dir / source.video_id)),
+            found(video_record(source, "failed", stage="output", reason=_no_meta_reason(named_out / source.video_id)),
                   last)
         elif (last is not None and last.get("status") == "failed" and not retry_failed
               and not _retried(last)):
