@@ -124,7 +124,8 @@ def photo_camera_path(mode: str, num_frames: int, focal: float) -> tuple[Tensor,
 
 
 def covered_psnr(pred: Tensor, gt: Tensor, covered: Tensor) -> float:
-    """PSNR of ``pred``/``gt [N, 3, H, W]`` over the pixels where ``covered [N, H, W]`` (one MSE)."""
+    """PSNR of ``pred``/``gt [N, 3, H, W]`` over the pixels where ``covered [N, H, W]`` (one MSE); NaN when no pixel
+    is covered (no figure, rather than the 0 or +inf dB an empty mean would give)."""
     m = covered[:, None].expand_as(gt)
     if not bool(m.any()):
         return float("nan")
