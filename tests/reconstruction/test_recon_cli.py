@@ -292,3 +292,23 @@ def test_reconstruct_takes_no_lpips_as_eval_recon_does(small_scene, tmp_path, mo
         assert record["lpips_available"] is scored and len(loads) == int(scored)
         assert (record["test_metrics"]["lpips"] is not None) is scored
         assert (record["train_metrics"]["lpips"] is not None) is scored
+
+
+def test_a_missing_lpips_for_its_loss_term_is_one_genxd_warning_and_quiet_with_q(small_scene, tmp_path,
+                                                                                 monkeypatch) -> None:
+    """--lambda-lpips without the lpips package or its weights was a Python UserWarning (the source file and line,
+    'lambda_lpips > 0', shown even with --quiet); now one 'genxd: warning:' line naming the option, none with -q."""
+    from genxd.data.reconfusion import write_reconfusion_scene
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))  # no backbone weights, on any machine
+    images, c2w, K = small_scene
+    write_reconfusion_scene(tmp_path / "rf", "scene", images, c2w, K, {3: ([0, 3, 6], [1, 2, 4, 5, 7])})
+    common = ("--n-views", 3, "--iterations", 2, "--resolution", 24, "--init", "random", "--init-points", 200,
+              "--video-frames", 0, "--lambda-lpips", 0.5)
+    result = _invoke("reconstruct", tmp_path / "rf", "--out", tmp_path / "said", *common)
+    assert result.exit_code == 0, result.output
+    [line] = [s for s in result.output.splitlines() if "lpips" in s.lower() and "LPIPS term" in s]
+    assert line.startswith("genxd: warning: --lambda-lpips > 0 but the lpips package"), line
+    result = _invoke("reconstruct", tmp_path / "rf", "--out", tmp_path / "quiet", *common, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "LPIPS term" not in result.output and "Warning" not in result.output, result.output

@@ -401,6 +401,7 @@ def test_auto_falls_back_to_torch_when_gsplats_kernels_do_not_load(monkeypatch) 
     import warnings
 
     from genxd.reconstruction import rasterizer
+    from genxd.validation_warnings import GenXDWarning
 
     _fake_gsplat_backend(monkeypatch, error=RuntimeError("Error building extension 'gsplat_cuda'"))
     rasterizer._warn_gsplat_fallback.cache_clear()
@@ -413,7 +414,7 @@ def test_auto_falls_back_to_torch_when_gsplats_kernels_do_not_load(monkeypatch) 
             out = rasterize_with_info(*args, backend="auto")
             rasterize_with_info(*args, backend="auto")
         assert out.info["backend"] == "torch"
-        said = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+        said = [str(w.message) for w in caught if issubclass(w.category, GenXDWarning)]
         assert len(said) == 1 and "failed to build or load" in said[0] and "torch rasteriser" in said[0], said
         with pytest.raises(RuntimeError, match="backend 'gsplat': gsplat's CUDA kernels failed to build or load"):
             rasterize_with_info(*args, backend="gsplat")

@@ -41,6 +41,7 @@ from torch import Tensor
 
 from genxd.cameras import denormalize_intrinsics
 from genxd.utils.extras import install_extra
+from genxd.validation_warnings import GenXDWarning
 
 # the pure-PyTorch backend (its private parts are re-exported for code that imported them from here)
 from .compositing import (  # noqa: F401
@@ -164,7 +165,7 @@ def gsplat_cuda_problem() -> str | None:
 def _warn_gsplat_fallback(problem: str) -> None:
     """Say once per process why the CUDA rasteriser is the torch one although gsplat is installed."""
     warnings.warn(f"{problem}; rendering with genxd's torch rasteriser instead (the same images, slower)",
-                  RuntimeWarning, stacklevel=3)
+                  GenXDWarning, stacklevel=3)
 
 
 def _check_inputs(

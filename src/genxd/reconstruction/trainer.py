@@ -19,6 +19,8 @@ from typing import Any, Callable, Literal
 import torch
 from torch import Tensor
 
+from ..caller_style import arg
+from ..validation_warnings import GenXDWarning
 from .densify import StrategyKind, make_strategy, short_run_schedule
 from .gaussians import GaussianModel, MotionBasis
 from .init import InitMethod, footprint_layers, init_method_for, initial_points, scene_scale
@@ -292,10 +294,11 @@ def _fit(views: Views, config: ReconstructionConfig, device: torch.device, progr
     if config.lambda_lpips > 0:
         lpips_net = load_lpips_module(device=device)
         if lpips_net is None:
+            # genxd's warning (one line on the command line, none with -q), naming the option as the caller knows it
             warnings.warn(
-                "lambda_lpips > 0 but the lpips package or its AlexNet weights are not on disk "
+                f"{arg('lambda_lpips')} > 0 but the lpips package or its AlexNet weights are not on disk "
                 "(nothing is downloaded): training without the LPIPS term",
-                stacklevel=2,
+                GenXDWarning, stacklevel=2,
             )
     sh_interval = config.sh_degree_interval or max(1, config.iterations // (config.sh_degree + 1) // 2)
 
@@ -333,8 +336,6 @@ def _fit(views: Views, config: ReconstructionConfig, device: torch.device, progr
                 strategy.step_post_backward(model.params, optimizers, strategy_state, step, out.info, packed=False)
             scheduler.step()
         elif model.num_gaussians == 0:
-            from ..validation import arg
-
             raise ValueError(f"no Gaussians left to fit at step {step} (every one was pruned); start from more "
                              f"points ({arg('init_points')}) or prune less")
         # else no Gaussian reaches this view (a few initial points; the rasteriser gave the background alone):
