@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         seed: Seed = 0,
         sh_degree: int = typer.Option(1, "--sh-degree", callback=checked(js.SH_DEGREE), help="Spherical-harmonics degree (0-3)."),
         holdout_every: int = typer.Option(0, "--holdout-every", callback=checked(js.HOLDOUT_EVERY), help="Hold out every n-th view for evaluation (0: train on all)."),
-        scene_key: Optional[str] = typer.Option(None, "--scene-key", help="ReconFusion input: the scene key (also picks a genxd fewshot output's groups for --extra-views)."),
+        scene_key: Optional[str] = typer.Option(None, "--scene-key", help="ReconFusion input: the scene key (also picks a genxd fewshot output's groups for --extra-views, and the scene subfolder of --masks)."),
         n_views: Optional[int] = typer.Option(None, "--n-views", callback=checked(v.Int(1, 1_000_000, optional=True)), help="ReconFusion input: the few-shot split train_test_split_N."),
         extra_views: Optional[List[Path]] = typer.Option(None, "--extra-views", metavar="<path>", help="Views added to training (e.g. generated views): an input folder, or a genxd fewshot output folder (all groups of the reconstructed scene: the ReconFusion input's, or --scene-key). May be given several times."),
         init_points: int = typer.Option(10_000, "--init-points", callback=checked(js.INIT_POINTS), help="Points for random / depth initialisation."),
@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
     def eval_recon(
         scene_dir: Path = typer.Argument(..., help="A genxd reconstruct output folder."),
         input: Optional[Path] = typer.Option(None, "--input", help="The views (default: the input recorded at reconstruction)."),
-        scene_key: Optional[str] = typer.Option(None, "--scene-key", help="ReconFusion: the scene key."),
+        scene_key: Optional[str] = typer.Option(None, "--scene-key", help="ReconFusion: the scene key (also picks the scene subfolder of --masks)."),
         n_views: Optional[int] = typer.Option(None, "--n-views", callback=checked(v.Int(1, 1_000_000, optional=True)), help="ReconFusion: evaluate on the test views of train_test_split_N."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Metrics JSON file (default: SCENE_DIR/metrics.json)."),
         device: CpuCudaDevice = "cpu",

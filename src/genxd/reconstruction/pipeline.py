@@ -311,6 +311,9 @@ def reconstruct_scene(
     else:
         if n_views is not None:
             raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
+        if scene_key is not None and not extra_arguments and masks is None:  # it was ignored without a word
+            raise ValueError(f"{arg('scene_key')} only applies to ReconFusion inputs, to {arg('extra_views')} of a "
+                             f"genxd fewshot output and to the scene subfolders of {arg('masks')}")
         views = load_views(input_path, resolution=resolution, scene_key=scene_key)
         train, test = holdout_split(len(views), holdout_every)
     mismatch = mode_mismatch(config.mode, views.times, input_path)  # said once the inputs are all checked

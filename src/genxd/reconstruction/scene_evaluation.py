@@ -72,7 +72,7 @@ def evaluate_scene(
     source = Path(input_path) if input_path is not None else rec.input()
     if source is None:
         raise ValueError(f"{scene_dir}: no recorded input; pass {input_option()}")
-    scene_key = scene_key if scene_key is not None else rec.scene_key()
+    given_key, scene_key = scene_key, scene_key if scene_key is not None else rec.scene_key()
     # the metrics replace what is at out_path: never the reconstruction's own files, nor the views it is scored on
     read = [scene_dir / "scene.ply", scene_dir / "motion.npz", rec.record_path, rec.cameras_path, source, masks]
     check_inputs_kept(out_path, read, "--out" if is_cli() else "out_path")
@@ -98,6 +98,9 @@ def evaluate_scene(
     else:
         if n_views is not None:
             raise ValueError(f"{arg('n_views')} only applies to ReconFusion inputs")
+        if given_key is not None and masks is None:  # it was ignored without a word
+            raise ValueError(f"{arg('scene_key')} only applies to ReconFusion inputs and to the scene subfolders of "
+                             f"{arg('masks')}")
         test = rec.test_views()
         protocol = "holdout"
         if not test:
