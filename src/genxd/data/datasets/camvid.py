@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ...utils.motion_units import old_unit_motion, old_units_advice
-from ...utils.paths import name_key, relative_to_cwd_note
+from ...utils.paths import loop_note, name_key, relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
 from .camvid_dropped import _NAMED_VIDEOS, _dropped_advice, _Lost
@@ -99,12 +99,14 @@ class CamVidDataset(_ClipDataset):
         if (max_depth := _integral(max_depth, "max_depth")) < 0:  # -1 found no sample, a string was a TypeError
             raise ValueError(f"max_depth must be >= 0, got {max_depth}")
         self.videos: list[_Video] = []
-        roots = _distinct_roots([Path(r) for r in _as_list(root)])
+        given = [Path(r) for r in _as_list(root)]
+        for r in given:  # before _distinct_roots resolves them: a loop of links was pathlib's RuntimeError there
+            if not r.exists():
+                raise FileNotFoundError(f"{r}: no such file or folder{loop_note(r) or relative_to_cwd_note(r)}")
+        roots = _distinct_roots(given)
         if not roots:
             raise ValueError("CamVidDataset: no root given")
         for r in roots:
-            if not r.exists():
-                raise FileNotFoundError(f"{r}: no such file or folder{relative_to_cwd_note(r)}")
             if r.is_file():
                 self._add_archive(r, limits)
             else:
