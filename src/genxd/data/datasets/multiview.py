@@ -10,7 +10,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from ...utils.paths import listed_image, path_inside, relative_to_cwd_note, require_file
+from ...utils.paths import listed_image, loop_note, path_inside, relative_to_cwd_note, require_file
 from ...validation import warn
 from .clips import _as_list, _Cameras, _ClipDataset, _integral, _read_image, _switch
 from .view_lenses import Lens, check_image_headers, pinhole_views
@@ -99,8 +99,12 @@ class MultiViewDataset(_ClipDataset):
         found: dict[Path, Path] = {}  # each scene folder, resolved -> as first found
         again: list[Path] = []  # the scene folders found again (a root given twice, a scene and its parent folder)
         for r in (Path(p) for p in _as_list(root)):
-            if not r.is_dir():
-                raise FileNotFoundError(f"{r}: no such folder{relative_to_cwd_note(r)}")
+            if not r.exists():
+                raise FileNotFoundError(f"{r}: no such folder{loop_note(r) or relative_to_cwd_note(r)}")
+            if not r.is_dir():  # "no such folder" before, of a file that is there (a transforms.json given)
+                scene = f"; its folder {r.parent} is one" if self._is_scene(r.parent) else ""
+                raise NotADirectoryError(f"{r}: is a file, not a folder (a multiview root is a scene folder, images/ "
+                                         f"with a COLMAP model or a transforms.json, or a folder of them{scene})")
             folders = [r] if self._is_scene(r) else [
                 child for child in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith("."))
                 if self._is_scene(child)]
