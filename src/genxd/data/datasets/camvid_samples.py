@@ -49,6 +49,8 @@ def _distinct_roots(roots: list[Path]) -> list[Path]:
 
 
 _MODEL_RE = re.compile(r"^(?P<prefix>(?:.*/)?)0/cameras\.(?:bin|txt)$")
+#: an archive member in a folder's ``images/`` (the folder: ``prefix``), to name folders of images without a model
+_IMAGES_RE = re.compile(r"^(?P<prefix>(?:.*/)?)images/[^/]+$")
 
 
 def _is_image(name: str) -> bool:

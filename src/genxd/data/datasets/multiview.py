@@ -13,6 +13,7 @@ from torch import Tensor
 from ...utils.paths import listed_image, loop_note, path_inside, relative_to_cwd_note, require_file
 from ...validation import warn
 from .clips import _as_list, _Cameras, _ClipDataset, _integral, _read_image, _switch
+from .left_out import warn_left_out
 from .view_lenses import Lens, check_image_headers, pinhole_views
 
 __all__ = ["MultiViewDataset"]
@@ -98,6 +99,8 @@ class MultiViewDataset(_ClipDataset):
         max_points = _integral(max_points, "max_points")
         found: dict[Path, Path] = {}  # each scene folder, resolved -> as first found
         again: list[Path] = []  # the scene folders found again (a root given twice, a scene and its parent folder)
+        cameraless: list[Path] = []  # folders of a root with images/ but no cameras (left out, warned)
+        imageless: list[Path] = []  # with a COLMAP model but no images/
         for r in (Path(p) for p in _as_list(root)):
             if not r.exists():
                 raise FileNotFoundError(f"{r}: no such folder{loop_note(r) or relative_to_cwd_note(r)}")
@@ -105,9 +108,7 @@ class MultiViewDataset(_ClipDataset):
                 scene = f"; its folder {r.parent} is one" if self._is_scene(r.parent) else ""
                 raise NotADirectoryError(f"{r}: is a file, not a folder (a multiview root is a scene folder, images/ "
                                          f"with a COLMAP model or a transforms.json, or a folder of them{scene})")
-            folders = [r] if self._is_scene(r) else [
-                child for child in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith("."))
-                if self._is_scene(child)]
+            folders = [r] if self._is_scene(r) else self._scene_children(r, cameraless, imageless)
             for folder in folders:
                 if found.setdefault(folder.resolve(), folder) is not folder:
                     again.append(folder)
@@ -117,9 +118,26 @@ class MultiViewDataset(_ClipDataset):
             warn(f"MultiViewDataset: {len(again)} scene folder{'s are' if len(again) > 1 else ' is'} given more than "
                  f"once (e.g. {again[0]}, as {found[again[0].resolve()]}): each scene is read once (to weigh a "
                  "dataset, give its data.datasets entry a weight)")
+        colmap_dirs = ", ".join(_COLMAP_DIRS)
+        warn_left_out("MultiViewDataset", cameraless, f"images/ but no COLMAP model ({colmap_dirs}) or transforms.json")
+        warn_left_out("MultiViewDataset", imageless, f"a COLMAP model ({colmap_dirs}) but no images/")
         if not self.scenes:
             raise ValueError(f"no multi-view scenes (images/ with a COLMAP model, or transforms.json) under {root}")
         self._build_clips()
+
+    @classmethod
+    def _scene_children(cls, folder: Path, cameraless: list[Path], imageless: list[Path]) -> list[Path]:
+        """The scene folders in ``folder`` (not hidden; sorted); those of its folders that hold images/ without a
+        camera file, or a COLMAP model without images/, are added to ``cameraless`` / ``imageless``."""
+        scenes = []
+        for child in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if cls._is_scene(child):
+                scenes.append(child)
+            elif (child / "images").is_dir():
+                cameraless.append(child)
+            elif _find_colmap(child) is not None:
+                imageless.append(child)
+        return scenes
 
     @staticmethod
     def _is_scene(folder: Path) -> bool:
