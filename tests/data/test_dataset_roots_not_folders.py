@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from genxd.data.datasets import CamVidDataset, MultiViewDataset
+from genxd.data.datasets import CamVidDataset, MultiViewDataset, ReconFusionDataset
 from genxd.data.synthetic import make_clip, write_clip
 
 
@@ -41,3 +41,23 @@ def test_a_multiview_root_that_is_a_file_is_said_to_be_one(tmp_path):
     other.write_text("x")
     with pytest.raises(NotADirectoryError, match=r"notes\.txt: is a file, not a folder \(.* or a folder of them\)$"):
         MultiViewDataset(other, num_frames=4, height=16)
+
+
+def test_a_reconfusion_root_not_there_or_a_file_is_said_so(tmp_path, monkeypatch):
+    """``ReconFusionDataset`` said ``../rf: no index.json (not a ReconFusion torch folder)`` of a folder not there,
+    without the note that a relative root is taken from the current folder (as the other datasets say), and
+    ``rf/index.json: no index.json`` of the index given as the root."""
+    write_clip(make_clip(0, "3d", 4, 16, 16), tmp_path / "rf", "a", "reconfusion")
+    monkeypatch.chdir(tmp_path / "rf")
+    with pytest.raises(FileNotFoundError, match=r"^\.\./nowhere: no such folder \(a relative path: from the current "
+                                                r"folder, "):
+        ReconFusionDataset("../nowhere", num_frames=4, height=16)
+    with pytest.raises(NotADirectoryError, match=r"^index\.json: is a file, not a folder \(a reconfusion root is a "
+                                                 r"ReconFusion torch folder, index\.json and its scene files; its "
+                                                 r"folder \. is one\)$"):
+        ReconFusionDataset("index.json", num_frames=4, height=16)
+    loop = tmp_path / "loop"
+    os.symlink(loop, loop)
+    with pytest.raises(FileNotFoundError, match=r"loop: no such folder \(a loop of symbolic links: loop -> "):
+        ReconFusionDataset(loop, num_frames=4, height=16)
+    assert len(ReconFusionDataset(".", num_frames=4, height=16)) == 1

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from torch import Tensor
 
+from ...utils.paths import loop_note, relative_to_cwd_note
 from .clips import _as_list, _Cameras, _ClipDataset, _decode_image
 
 __all__ = ["ReconFusionDataset"]
@@ -42,11 +43,18 @@ class ReconFusionDataset(_ClipDataset):
         cache_size: int = 2,
         seed: int = 0,
     ) -> None:
-        from genxd.data.reconfusion import load_reconfusion_scene, read_reconfusion_index
+        from genxd.data.reconfusion import INDEX_FILE, load_reconfusion_scene, read_reconfusion_index
 
         super().__init__(num_frames, height, width, fit, pad_value, camera_normalization, stride, clip_spacing,
                          view_sampling, samples_per_scene, seed, cache_size)
         self.root = Path(root)
+        if not self.root.exists():  # "no index.json" before, of a folder not there (a relative path from elsewhere)
+            note = loop_note(self.root) or relative_to_cwd_note(self.root)
+            raise FileNotFoundError(f"{self.root}: no such folder{note}")
+        if not self.root.is_dir():  # "x/index.json: no index.json" before, of the index given as the root
+            hint = f"; its folder {self.root.parent} is one" if (self.root.parent / INDEX_FILE).is_file() else ""
+            raise NotADirectoryError(f"{self.root}: is a file, not a folder (a reconfusion root is a ReconFusion torch "
+                                     f"folder, {INDEX_FILE} and its scene files{hint})")
         # one key alone (keys: scan65) is that scene, not its characters
         index = read_reconfusion_index(self.root, None if keys is None else [str(k) for k in _as_list(keys)])
         self.keys = list(index)
