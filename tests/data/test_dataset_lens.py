@@ -263,9 +263,11 @@ def test_undistort_false_refuses_a_fisheye_colmap_scene_naming_the_file_and_the_
     c2w = _orbit()
     _fisheye_colmap_scene(tmp_path / "scene" / "sparse" / "0", tmp_path / "scene" / "images", c2w)
     with pytest.raises(ValueError, match=r"sparse[/\\]0: view 'img_0\.png' has camera model OPENCV_FISHEYE, a fisheye "
-                                         r"camera; .*training\.data\.undistort: false") as info:
+                                         r"camera; .*the dataset option undistort: false \(in its "
+                                         r"data\.datasets entry; undistort=False\) takes radial lenses only") as info:
         MultiViewDataset(tmp_path / "scene", undistort=False, **_SIZE)
     assert "\n" not in str(info.value)
+    assert "training.data" not in str(info.value)  # no such config key: it named one before (2026-12-07)
     assert MultiViewDataset(tmp_path / "scene", **_SIZE)[0]["frames"].shape[0] == 3  # undistorted: read
 
 
@@ -277,7 +279,8 @@ def test_undistort_false_refuses_a_fisheye_transforms_scene(tmp_path) -> None:
     meta["is_fisheye"] = True  # instant-ngp's colmap2nerf
     (folder / "transforms.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match=r"transforms\.json: view '.*' has camera model OPENCV_FISHEYE, a fisheye "
-                                         r"camera; .*training\.data\.undistort: false"):
+                                         r"camera; .*the dataset option undistort: false \(in its "
+                                         r"data\.datasets entry; undistort=False\)"):
         MultiViewDataset(folder, undistort=False, **_SIZE)
 
 

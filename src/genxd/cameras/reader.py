@@ -212,7 +212,7 @@ def _points_depth(points_xyz: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor,
     """The median depth of a COLMAP model's points seen from its first camera (``c2w``, ``K``; None: too few in
     view). ``lens``: that camera's ``(model, params, height, width)`` when it has distortion (a fisheye's ``K`` is
     no pinhole's: a narrower cone): the points in view are then those of its undistorted pinhole camera, as the
-    training datasets see them (``training.data.undistort``, default on)."""
+    training datasets see them (a ``data.datasets`` entry's ``undistort``, default on)."""
     from ..data.datasets import median_point_depth
 
     if lens is not None:

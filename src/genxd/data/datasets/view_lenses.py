@@ -36,8 +36,8 @@ def pinhole_views(models: Sequence[str], params: Sequence[Sequence[float]], heig
         if fisheye is not None:
             view = repr(names[fisheye]) if names is not None else f"{fisheye}"
             raise ValueError(f"{where}: view {view} has camera model {models[fisheye]}, a fisheye camera; its focal "
-                             "length is not a pinhole camera's: training.data.undistort: false (undistort=False) "
-                             "takes radial lenses only, set it to true to undistort the views")
+                             "length is not a pinhole camera's: the dataset option undistort: false (in its data.datasets "
+                             "entry; undistort=False) takes radial lenses only, set it to true to undistort the views")
         return K, None
 
     if all(m in PINHOLE_MODELS for m in models):
