@@ -6,6 +6,7 @@ data line counted nothing; each kind is now one warning counting them and naming
 
 from __future__ import annotations
 
+import re
 import shutil
 import warnings
 import zipfile
@@ -98,3 +99,42 @@ def test_camvid_videos_alone_say_nothing(colmap_scene, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert CamVidDataset(tmp_path, num_frames=4, height=16, kind="3d").scene_names() == ["good"]
+
+
+def _frames_in_a_sub_folder(colmap_scene, video):
+    """``video`` as ``colmap_scene`` with its frames in ``images/cam1/`` and its model naming them ``cam1/NAME``."""
+    import pycolmap
+
+    for frame in sorted((colmap_scene / "images").iterdir()):
+        (video / "images" / "cam1").mkdir(parents=True, exist_ok=True)
+        shutil.copy(frame, video / "images" / "cam1" / frame.name)
+    model = pycolmap.Reconstruction(str(colmap_scene / "0"))
+    for image in model.images.values():
+        image.name = f"cam1/{image.name}"
+    (video / "0").mkdir()
+    model.write(str(video / "0"))
+
+
+def test_a_camvid_video_with_its_frames_in_a_sub_folder_is_said_so(colmap_scene, tmp_path):
+    """Such a video was counted with the videos too short for a clip (``1 scene skipped: fewer than 4 frames``), its
+    four frames being in ``images/cam1/``, which the layout does not read; it is now named as what it is."""
+    shutil.copytree(colmap_scene, tmp_path / "good")
+    _frames_in_a_sub_folder(colmap_scene, tmp_path / "rig")
+    with pytest.warns(GenXDWarning) as caught:
+        dataset = CamVidDataset(tmp_path, num_frames=4, height=16, kind="3d")
+    said = [str(w.message) for w in caught if issubclass(w.category, GenXDWarning)]
+    assert dataset.scene_names() == ["good"] and dataset.num_skipped_scenes == 0
+    assert said == [f"CamVidDataset: 1 folder with a COLMAP model 0/ and frames in sub-folders of images/ only (the "
+                    f"camvid layout reads images/FRAME; a multiview dataset reads such a folder, as 3D) left out (not "
+                    f"trained): {tmp_path / 'rig'}"]
+    assert len(MultiViewDataset(tmp_path / "rig", num_frames=4, height=16)) == 1  # as the warning says
+
+    archive = tmp_path / "batch_1.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted(p for p in (tmp_path / "rig").rglob("*") if p.is_file()):
+            zf.write(f, f"rig/{f.relative_to(tmp_path / 'rig').as_posix()}")
+        for f in sorted(p for p in (tmp_path / "good").rglob("*") if p.is_file()):
+            zf.write(f, f"good/{f.relative_to(tmp_path / 'good').as_posix()}")
+    with pytest.warns(GenXDWarning, match=rf"1 folder with a COLMAP model 0/ and frames in sub-folders of images/ only "
+                                          rf".* left out \(not trained\): {re.escape(str(archive))}/rig$"):
+        assert CamVidDataset(archive, num_frames=4, height=16, kind="3d").scene_names() == ["good"]

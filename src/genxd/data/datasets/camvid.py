@@ -18,12 +18,12 @@ from ...utils.paths import loop_note, name_key, relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
 from .camvid_dropped import _NAMED_VIDEOS, _dropped_advice, _Lost
-from .camvid_samples import (_IMAGES_RE, _MODEL_RE, _distinct_roots, _extracted_model, _ExtractDir, _is_image,
-                             _name_index, _prune_old_layout, _Video)
+from .camvid_samples import (_IMAGES_RE, _MODEL_RE, _distinct_roots, _extracted_model, _ExtractDir, _has_image_below,
+                             _is_image, _name_index, _prune_old_layout, _Video)
 from .clips import _as_list, _Cameras, _ClipDataset, _decode_image, _integral, _read_image, _real, _switch
 from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
                           registered_frames, timed_clips, uneven_clip_steps, usable_times)
-from .left_out import warn_left_out
+from .left_out import CamVidLeftOut
 from .registered_counts import registered_image_counts
 from .view_lenses import Lens, pinhole_views
 
@@ -107,15 +107,13 @@ class CamVidDataset(_ClipDataset):
         roots = _distinct_roots(given)
         if not roots:
             raise ValueError("CamVidDataset: no root given")
-        cameraless: list[str] = []  # folders with images/ but no model 0/ (left out, warned)
-        imageless: list[str] = []  # with a model 0/ but no images/ (or no image in an archive's)
+        left_out = CamVidLeftOut()  # folders holding half a video (warned)
         for r in roots:
             if r.is_file():
-                self._add_archive(r, limits, cameraless, imageless)
+                self._add_archive(r, limits, left_out)
             else:
-                self._scan(r, limits, max_depth, cameraless, imageless)
-        warn_left_out("CamVidDataset", cameraless, "images/ but no COLMAP model 0/ (cameras.bin or cameras.txt)")
-        warn_left_out("CamVidDataset", imageless, "a COLMAP model 0/ but no images/")
+                self._scan(r, limits, max_depth, left_out)
+        left_out.warn()
         if not self.videos:
             raise ValueError(f"no CamVid samples (VIDEO_ID/images/ + VIDEO_ID/0/cameras.bin) found under {', '.join(map(str, roots))}")
         # the default folder is made here, by the process building the dataset, which removes it at exit: each
@@ -356,14 +354,13 @@ class CamVidDataset(_ClipDataset):
         assert v.archive is not None  # a video is in a folder or in an archive
         return v.archive.read(v.prefix + "meta.json")
 
-    def _scan(self, folder: Path, limits: ArchiveLimits | None, max_depth: int, cameraless: list[str],
-              imageless: list[str]) -> None:
+    def _scan(self, folder: Path, limits: ArchiveLimits | None, max_depth: int, left_out: CamVidLeftOut) -> None:
         """Add the sample folders and archives under ``folder`` (``max_depth`` levels). Links to folders are searched
         as the folders they name, each folder once (a loop of links, two links to one video): a linked video folder
-        was left out without a word. Folders holding ``images/`` without a model ``0/``, or ``0/`` without
-        ``images/``, are added to ``cameraless`` / ``imageless`` (and archives' alike, :meth:`_add_archive`)."""
+        was left out without a word. Folders holding half a video (``images/`` without a model ``0/``, ``0/`` without
+        ``images/`` or with its frames in sub-folders of it) are added to ``left_out`` (archives' too)."""
         seen: set[str] = set()
-        half: set[str] = set()  # the folders added to cameraless / imageless
+        half: set[str] = set()  # the folders added to left_out
         for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
             real = os.path.realpath(dirpath)
             if real in seen:
@@ -376,22 +373,24 @@ class CamVidDataset(_ClipDataset):
             model = any((here / "0" / f"cameras.{e}").is_file() for e in ("bin", "txt"))
             if "images" in dirnames and model:
                 frames = sorted(f for f in os.listdir(here / "images") if _is_image(f))
-                self.videos.append(_Video(name=here.name, frames=frames, folder=here))
+                if not frames and _has_image_below(here / "images"):  # 0 frames: a scene too short, said as such
+                    left_out.nested_images.append(str(here))
+                else:
+                    self.videos.append(_Video(name=here.name, frames=frames, folder=here))
                 dirnames[:] = []
                 continue
             if ("images" in dirnames or model) and not any(str(p) in half for p in here.parents):
-                (imageless if model else cameraless).append(str(here))  # once: not its sparse/ beside images/ too
+                (left_out.no_images if model else left_out.no_model).append(str(here))  # not its sparse/ again
                 half.add(str(here))
             for f in sorted(filenames):
                 if f.lower().endswith(".zip"):
-                    self._add_archive(here / f, limits, cameraless, imageless)
+                    self._add_archive(here / f, limits, left_out)
             if depth >= max_depth:
                 dirnames[:] = []
 
-    def _add_archive(self, path: Path, limits: ArchiveLimits | None, cameraless: list[str] | None = None,
-                     imageless: list[str] | None = None) -> None:
-        """Add the samples of the archive ``path``; its member folders with images but no model ``0/``, or a model
-        but no image in ``images/``, are added to ``cameraless`` / ``imageless`` as ``ARCHIVE/FOLDER``."""
+    def _add_archive(self, path: Path, limits: ArchiveLimits | None, left_out: CamVidLeftOut | None = None) -> None:
+        """Add the samples of the archive ``path``; its member folders holding half a video are added to
+        ``left_out`` as ``ARCHIVE/FOLDER``."""
         if path.suffix.lower() != ".zip":
             raise ValueError(f"{path}: expected a folder or a .zip archive")
         archive = SafeZip(path, limits)
@@ -399,8 +398,8 @@ class CamVidDataset(_ClipDataset):
         prefixes = sorted({m.group("prefix") for n in names if (m := _MODEL_RE.match(n))})
         with_images = {m.group("prefix") for n in names if (m := _IMAGES_RE.match(n)) and _is_image(n)}
         no_model = sorted(with_images - set(prefixes))
-        if cameraless is not None:
-            cameraless.extend(f"{path}/{p}".rstrip("/") for p in no_model)
+        if left_out is not None:
+            left_out.no_model.extend(f"{path}/{p}".rstrip("/") for p in no_model)
         for prefix in prefixes:
             frames = sorted(
                 n[len(prefix) + len("images/"):]
@@ -408,8 +407,9 @@ class CamVidDataset(_ClipDataset):
                 if n.startswith(prefix + "images/") and _is_image(n) and "/" not in n[len(prefix) + len("images/"):]
             )
             if not frames:  # said once: a folder of images with its model in sparse/0/ is said as without a model
-                if imageless is not None and not any(p and prefix.startswith(p) for p in no_model):
-                    imageless.append(f"{path}/{prefix}".rstrip("/"))
+                if left_out is not None and not any(p and prefix.startswith(p) for p in no_model):
+                    nested = any(n.startswith(prefix + "images/") and _is_image(n) for n in names)
+                    (left_out.nested_images if nested else left_out.no_images).append(f"{path}/{prefix}".rstrip("/"))
                 continue
             name = prefix.rstrip("/").rsplit("/", 1)[-1] or path.stem
             model = [n for n in names if n.startswith(prefix + "0/") and "/" not in n[len(prefix) + 2:]]

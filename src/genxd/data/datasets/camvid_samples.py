@@ -53,6 +53,15 @@ _MODEL_RE = re.compile(r"^(?P<prefix>(?:.*/)?)0/cameras\.(?:bin|txt)$")
 _IMAGES_RE = re.compile(r"^(?P<prefix>(?:.*/)?)images/[^/]+$")
 
 
+def _has_image_below(folder: Path) -> bool:
+    """Whether a sub-folder of ``folder`` (not hidden; any depth) holds an image file (:func:`_is_image`)."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        if dirpath != str(folder) and any(_is_image(f) for f in filenames):
+            return True
+    return False
+
+
 def _is_image(name: str) -> bool:
     """An image file name (or archive member's): not a hidden one, such as the ``._00000.jpg`` macOS writes beside
     each file on an exFAT / FAT drive or a network share, which became a frame of the video without a pose."""

@@ -6,11 +6,12 @@ one warning for each kind, counting them and naming the first, as ``genxd eval-c
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from ...validation import warn
 
-__all__ = ["warn_left_out"]
+__all__ = ["CamVidLeftOut", "warn_left_out"]
 
 
 def warn_left_out(dataset: str, folders: Sequence[str | os.PathLike], holding: str) -> None:
@@ -20,3 +21,21 @@ def warn_left_out(dataset: str, folders: Sequence[str | os.PathLike], holding: s
         shown = ", ".join(str(f) for f in folders[:3]) + (", ..." if len(folders) > 3 else "")
         warn(f"{dataset}: {len(folders)} folder{'s' if len(folders) > 1 else ''} with {holding} left out (not "
              f"trained): {shown}")
+
+
+@dataclass
+class CamVidLeftOut:
+    """The folders a CamVid root's search left out (each as a path, an archive's as ``ARCHIVE/FOLDER``), by what
+    they hold: ``images/`` without a model ``0/``; a model without ``images/`` (or with no image in it); a model with
+    its frames in sub-folders of ``images/`` only (``images/cam1/x.jpg``: the layout reads ``images/*.jpg``)."""
+
+    no_model: list[str] = field(default_factory=list)
+    no_images: list[str] = field(default_factory=list)
+    nested_images: list[str] = field(default_factory=list)
+
+    def warn(self) -> None:
+        """One warning for each kind (:func:`warn_left_out`)."""
+        warn_left_out("CamVidDataset", self.no_model, "images/ but no COLMAP model 0/ (cameras.bin or cameras.txt)")
+        warn_left_out("CamVidDataset", self.no_images, "a COLMAP model 0/ but no images/")
+        warn_left_out("CamVidDataset", self.nested_images, "a COLMAP model 0/ and frames in sub-folders of images/ "
+                      "only (the camvid layout reads images/FRAME; a multiview dataset reads such a folder, as 3D)")
