@@ -1,5 +1,5 @@
 """CamVidDataset's checks of the motion strengths its videos' meta.json give: none for a 4D video, or one in the
-units before 17875fa (x over W, y over H) on non-square frames."""
+units before 17875fa (x over W, y over H) on non-square frames; and of their kinds (a value it does not read)."""
 
 from __future__ import annotations
 
@@ -134,3 +134,24 @@ def test_videos_that_train_as_3d_are_not_counted_for_old_units(video, tmp_path, 
     ds = CamVidDataset(tmp_path, num_frames=4, height=24, kind="3d")
     assert not _genxd_warnings(recwarn) and not peeked
     assert ds[0]["kind"] == "3d"
+
+
+def test_a_meta_kind_of_no_known_value_is_counted(video, tmp_path, recwarn):
+    """A hand-written ``"kind": "static"`` (curate's verdict word in the kind field) or ``"kind": "3-D"`` trained as
+    default_kind 4D without a word; now counted in one warning naming the first. Known values in any case, a verdict
+    beside an unknown kind, and a kind given as null say nothing."""
+    _copy(video, tmp_path, "a", kind="static")
+    _copy(video, tmp_path, "b", kind="3-D")
+    _copy(video, tmp_path, "c", kind="3D")
+    _copy(video, tmp_path, "d", kind="video", verdict="static")
+    _copy(video, tmp_path, "e", kind=None)  # synth's meta.json has no verdict: default_kind, said by no kind given
+    ds = CamVidDataset(tmp_path, num_frames=4, height=24)
+    said = [m for m in _genxd_warnings(recwarn) if "kind the dataset does not read" in m]
+    assert said == [f"{tmp_path}: 2 of 5 videos have a meta.json whose kind the dataset does not read (e.g. a (kind "
+                    "'static')): they train as default_kind 4d; give kind 3d or 4d (or verdict static or dynamic, as "
+                    "genxd curate writes it)"]
+    kinds = {ds.videos[s].name: ds[i]["kind"] for i, (s, _) in enumerate(ds.clips)}
+    assert kinds == {"a": "4d", "b": "4d", "c": "3d", "d": "3d", "e": "4d"}
+    recwarn.clear()
+    CamVidDataset(tmp_path, num_frames=4, height=24, kind="3d")  # the kind given for all: nothing read, nothing said
+    assert not [m for m in _genxd_warnings(recwarn) if "kind the dataset does not read" in m]

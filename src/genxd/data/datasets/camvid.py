@@ -30,6 +30,16 @@ from .view_lenses import Lens, pinhole_views
 __all__ = ["CamVidDataset"]
 
 
+def _unread_kind(meta: dict) -> str | None:
+    """``"kind 'static'"``: the ``kind`` / ``verdict`` a ``meta.json`` gives when neither is a value
+    :meth:`CamVidDataset._kind_of` reads (``3d`` / ``4d``, ``static`` / ``dynamic``, any case); None when one is,
+    or when it gives neither (or null)."""
+    given = {key: meta[key] for key in ("kind", "verdict") if meta.get(key) is not None}
+    if str(given.get("kind", "")).lower() in ("3d", "4d") or str(given.get("verdict", "")).lower() in ("static", "dynamic"):
+        return None
+    return ", ".join(f"{key} {value!r}" for key, value in given.items()) or None
+
+
 class CamVidDataset(_ClipDataset):
     """CamVid-30K samples ``VIDEO_ID/images/*.jpg`` + COLMAP model ``VIDEO_ID/0/`` (+ ``meta.json``).
 
@@ -186,6 +196,7 @@ class CamVidDataset(_ClipDataset):
             return
         used = sorted({s for s, _ in self.clips})  # videos too short for any clip train nothing
         bare: list[str] = []
+        unread_kinds: list[str] = []  # a meta.json kind / verdict of no known value: trained as default_kind
         old_units: list[str] = []
         old_synthetic: list[str] = []  # image_motion_strength of synthetic clips written before its units field
         dropped: list[_Lost] = []  # what each video lost and why
@@ -199,6 +210,8 @@ class CamVidDataset(_ClipDataset):
                 if self.kind == "4d" or (self.kind == "auto" and self.default_kind == "4d"):
                     bare.append(self.videos[s].name)
                 continue
+            if self.kind == "auto" and (unread := _unread_kind(meta)) is not None:
+                unread_kinds.append(f"{self.videos[s].name} ({unread})")
             key = self._motion_key(meta)
             if key is None and self._kind_of(meta) == "4d":
                 bare.append(self.videos[s].name)
@@ -217,6 +230,10 @@ class CamVidDataset(_ClipDataset):
                  f"{f'; and {more} more videos' if more > 0 else ''}; {_dropped_advice(dropped)}")
         if retimed:
             self._replace_clips(retimed)
+        if unread_kinds:  # a hand-written "kind": "static" trained as 4D, in silence
+            warn(f"{where}: {len(unread_kinds)} of {len(used)} videos have a meta.json whose kind the dataset does not "
+                 f"read (e.g. {unread_kinds[0]}): they train as default_kind {self.default_kind}; give kind 3d or 4d "
+                 f"(or verdict static or dynamic, as genxd curate writes it)")
         if bare:
             warn(f"{where}: {len(bare)} of {len(used)} videos train as 4D with no motion strength (no meta.json, or "
                  f"one with none of {', '.join(self.motion_keys)}; e.g. {bare[0]}): they are trained as 4D clips with "
