@@ -155,3 +155,22 @@ def test_a_meta_kind_of_no_known_value_is_counted(video, tmp_path, recwarn):
     recwarn.clear()
     CamVidDataset(tmp_path, num_frames=4, height=24, kind="3d")  # the kind given for all: nothing read, nothing said
     assert not [m for m in _genxd_warnings(recwarn) if "kind the dataset does not read" in m]
+
+
+def test_a_motion_strength_outside_0_to_1_is_counted(video, tmp_path, recwarn):
+    """A meta.json motion strength already scaled (3.5, as genxd generate takes it) trained as 350, in pixels (12.0)
+    as 1200, a negative one as a negative condition, in silence: now counted in one warning naming the first file. The
+    value is still trained as given; one in 0 to 1, or of a video trained as 3D, says nothing."""
+    _copy(video, tmp_path, "a", image_motion_strength=3.5)
+    _copy(video, tmp_path, "b", image_motion_strength=None, motion_strength=-0.01)
+    _copy(video, tmp_path, "c", image_motion_strength=0.02)
+    _copy(video, tmp_path, "d", image_motion_strength=12.0, kind="3d")
+    ds = CamVidDataset(tmp_path, num_frames=4, height=24)
+    said = [m for m in _genxd_warnings(recwarn) if "outside 0 to 1" in m]
+    assert said == [f"{tmp_path}: 2 of 4 videos have a meta.json motion strength outside 0 to 1 (e.g. "
+                    f"{tmp_path / 'a' / 'meta.json'}: image_motion_strength 3.5), trained as given (times motion_scale "
+                    "100): it is the per-frame image displacement of moving objects over the shorter side, typically "
+                    "0.002-0.05 (1: crossing the image every frame; docs/conventions.md); a value already scaled "
+                    "(x100) or in pixels?"]
+    strengths = {ds.videos[s].name: float(ds[i]["motion_strength"]) for i, (s, _) in enumerate(ds.clips)}
+    assert strengths["a"] == pytest.approx(350.0) and strengths["d"] == 0.0

@@ -197,6 +197,7 @@ class CamVidDataset(_ClipDataset):
         used = sorted({s for s, _ in self.clips})  # videos too short for any clip train nothing
         bare: list[str] = []
         unread_kinds: list[str] = []  # a meta.json kind / verdict of no known value: trained as default_kind
+        out_of_range: list[str] = []  # a motion strength outside 0-1: already scaled, in pixels, negative
         old_units: list[str] = []
         old_synthetic: list[str] = []  # image_motion_strength of synthetic clips written before its units field
         dropped: list[_Lost] = []  # what each video lost and why
@@ -217,6 +218,8 @@ class CamVidDataset(_ClipDataset):
                 bare.append(self.videos[s].name)
             elif key is not None and self._kind_of(meta) == "4d" and old_unit_motion(meta, key):
                 (old_synthetic if key == "image_motion_strength" else old_units).append(self.videos[s].name)
+            if key is not None and self._kind_of(meta) == "4d" and not 0 <= meta[key] <= 1:
+                out_of_range.append(f"{self._meta_name(s)}: {key} {meta[key]!r}")
             if self._kind_of(meta) == "4d" and (timed := self._retime(s, meta, clips_of[s])) is not None:
                 retimed[s], lost = timed
                 if lost is not None:
@@ -230,6 +233,11 @@ class CamVidDataset(_ClipDataset):
                  f"{f'; and {more} more videos' if more > 0 else ''}; {_dropped_advice(dropped)}")
         if retimed:
             self._replace_clips(retimed)
+        if out_of_range:  # 3.5 (already x100) trained as 350, in silence
+            warn(f"{where}: {len(out_of_range)} of {len(used)} videos have a meta.json motion strength outside 0 to 1 "
+                 f"(e.g. {out_of_range[0]}), trained as given (times motion_scale {self.motion_scale:g}): it is the "
+                 "per-frame image displacement of moving objects over the shorter side, typically 0.002-0.05 (1: "
+                 "crossing the image every frame; docs/conventions.md); a value already scaled (x100) or in pixels?")
         if unread_kinds:  # a hand-written "kind": "static" trained as 4D, in silence
             warn(f"{where}: {len(unread_kinds)} of {len(used)} videos have a meta.json whose kind the dataset does not "
                  f"read (e.g. {unread_kinds[0]}): they train as default_kind {self.default_kind}; give kind 3d or 4d "
@@ -362,6 +370,14 @@ class CamVidDataset(_ClipDataset):
         except (ValueError, RecursionError):
             return {}
         return meta if isinstance(meta, dict) else {}
+
+    def _meta_name(self, scene: int) -> str:
+        """The video's ``meta.json`` as a message names it: its path, or ``ARCHIVE: member PREFIXmeta.json``."""
+        v = self.videos[scene]
+        if v.folder is not None:
+            return str(v.folder / "meta.json")
+        assert v.archive is not None
+        return f"{v.archive.path}: member {v.prefix}meta.json"
 
     def _meta_bytes(self, scene: int) -> bytes:
         """The raw ``meta.json`` of a video that has one (:meth:`_Video.has_meta`), from its folder or archive."""
