@@ -138,3 +138,21 @@ def test_a_camvid_video_with_its_frames_in_a_sub_folder_is_said_so(colmap_scene,
     with pytest.warns(GenXDWarning, match=rf"1 folder with a COLMAP model 0/ and frames in sub-folders of images/ only "
                                           rf".* left out \(not trained\): {re.escape(str(archive))}/rig$"):
         assert CamVidDataset(archive, num_frames=4, height=16, kind="3d").scene_names() == ["good"]
+
+
+def test_multiview_scenes_one_level_further_down_are_said_so(colmap_scene, tmp_path):
+    """A folder of categories beside scene folders (``root/chairs/chair1``) is not searched: its scenes trained
+    nothing, in silence; now one warning names it and says how to give it."""
+    shutil.copytree(colmap_scene, tmp_path / "good")
+    shutil.copytree(colmap_scene, tmp_path / "chairs" / "chair1")
+    with pytest.warns(GenXDWarning) as caught:
+        dataset = MultiViewDataset(tmp_path, num_frames=4, height=16)
+    said = [str(w.message) for w in caught if issubclass(w.category, GenXDWarning)]
+    assert dataset.scene_names() == ["good"]
+    assert said == [f"MultiViewDataset: 1 folder with scene folders inside, one level further down than a root's "
+                    f"scenes are searched (give such a folder as a root too: root: [ROOT, ROOT/FOLDER]) left out (not "
+                    f"trained): {tmp_path / 'chairs'}"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both = MultiViewDataset([tmp_path, tmp_path / "chairs"], num_frames=4, height=16, view_sampling="clip")
+    assert both.scene_names() == ["good", "chair1"]

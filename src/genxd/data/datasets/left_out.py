@@ -11,7 +11,7 @@ from typing import Sequence
 
 from ...validation import warn
 
-__all__ = ["CamVidLeftOut", "warn_left_out"]
+__all__ = ["CamVidLeftOut", "MultiViewLeftOut", "warn_left_out"]
 
 
 def warn_left_out(dataset: str, folders: Sequence[str | os.PathLike], holding: str) -> None:
@@ -39,3 +39,23 @@ class CamVidLeftOut:
         warn_left_out("CamVidDataset", self.no_images, "a COLMAP model 0/ but no images/")
         warn_left_out("CamVidDataset", self.nested_images, "a COLMAP model 0/ and frames in sub-folders of images/ "
                       "only (the camvid layout reads images/FRAME; a multiview dataset reads such a folder, as 3D)")
+
+
+@dataclass
+class MultiViewLeftOut:
+    """The folders of a multiview root (a folder of scene folders) left out, by what they hold: ``images/`` without
+    cameras (``colmap_dirs``' model or a ``transforms.json``); a COLMAP model without ``images/``; scene folders one
+    level further down (a folder of categories: the root's folders are searched, not theirs)."""
+
+    colmap_dirs: str
+    no_cameras: list[str] = field(default_factory=list)
+    no_images: list[str] = field(default_factory=list)
+    scenes_below: list[str] = field(default_factory=list)
+
+    def warn(self) -> None:
+        """One warning for each kind (:func:`warn_left_out`)."""
+        warn_left_out("MultiViewDataset", self.no_cameras,
+                      f"images/ but no COLMAP model ({self.colmap_dirs}) or transforms.json")
+        warn_left_out("MultiViewDataset", self.no_images, f"a COLMAP model ({self.colmap_dirs}) but no images/")
+        warn_left_out("MultiViewDataset", self.scenes_below, "scene folders inside, one level further down than a "
+                      "root's scenes are searched (give such a folder as a root too: root: [ROOT, ROOT/FOLDER])")

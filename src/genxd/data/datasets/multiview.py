@@ -13,7 +13,7 @@ from torch import Tensor
 from ...utils.paths import listed_image, loop_note, path_inside, relative_to_cwd_note, require_file
 from ...validation import warn
 from .clips import _as_list, _Cameras, _ClipDataset, _integral, _read_image, _switch
-from .left_out import warn_left_out
+from .left_out import MultiViewLeftOut
 from .view_lenses import Lens, check_image_headers, pinhole_views
 
 __all__ = ["MultiViewDataset"]
@@ -27,6 +27,14 @@ def _find_colmap(folder: Path) -> Path | None:
         if any((d / f"cameras.{e}").is_file() for e in ("bin", "txt")):
             return d
     return None
+
+
+def _folders_in(folder: Path) -> list[Path]:
+    """The folders in ``folder``, hidden ones aside, sorted; none where it cannot be listed."""
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
 
 
 def _check_each_image_once(images: Sequence[Path], names: Sequence[str], listing: Path, entry: str | None) -> None:
@@ -99,8 +107,7 @@ class MultiViewDataset(_ClipDataset):
         max_points = _integral(max_points, "max_points")
         found: dict[Path, Path] = {}  # each scene folder, resolved -> as first found
         again: list[Path] = []  # the scene folders found again (a root given twice, a scene and its parent folder)
-        cameraless: list[Path] = []  # folders of a root with images/ but no cameras (left out, warned)
-        imageless: list[Path] = []  # with a COLMAP model but no images/
+        left_out = MultiViewLeftOut(", ".join(_COLMAP_DIRS))  # folders of a root holding no scene (warned)
         for r in (Path(p) for p in _as_list(root)):
             if not r.exists():
                 raise FileNotFoundError(f"{r}: no such folder{loop_note(r) or relative_to_cwd_note(r)}")
@@ -108,7 +115,7 @@ class MultiViewDataset(_ClipDataset):
                 scene = f"; its folder {r.parent} is one" if self._is_scene(r.parent) else ""
                 raise NotADirectoryError(f"{r}: is a file, not a folder (a multiview root is a scene folder, images/ "
                                          f"with a COLMAP model or a transforms.json, or a folder of them{scene})")
-            folders = [r] if self._is_scene(r) else self._scene_children(r, cameraless, imageless)
+            folders = [r] if self._is_scene(r) else self._scene_children(r, left_out)
             for folder in folders:
                 if found.setdefault(folder.resolve(), folder) is not folder:
                     again.append(folder)
@@ -118,25 +125,27 @@ class MultiViewDataset(_ClipDataset):
             warn(f"MultiViewDataset: {len(again)} scene folder{'s are' if len(again) > 1 else ' is'} given more than "
                  f"once (e.g. {again[0]}, as {found[again[0].resolve()]}): each scene is read once (to weigh a "
                  "dataset, give its data.datasets entry a weight)")
-        colmap_dirs = ", ".join(_COLMAP_DIRS)
-        warn_left_out("MultiViewDataset", cameraless, f"images/ but no COLMAP model ({colmap_dirs}) or transforms.json")
-        warn_left_out("MultiViewDataset", imageless, f"a COLMAP model ({colmap_dirs}) but no images/")
+        given = {Path(p).resolve() for p in _as_list(root)}  # a folder of categories given as a root too: read
+        left_out.scenes_below = [f for f in left_out.scenes_below if Path(f).resolve() not in given]
+        left_out.warn()
         if not self.scenes:
             raise ValueError(f"no multi-view scenes (images/ with a COLMAP model, or transforms.json) under {root}")
         self._build_clips()
 
     @classmethod
-    def _scene_children(cls, folder: Path, cameraless: list[Path], imageless: list[Path]) -> list[Path]:
-        """The scene folders in ``folder`` (not hidden; sorted); those of its folders that hold images/ without a
-        camera file, or a COLMAP model without images/, are added to ``cameraless`` / ``imageless``."""
-        scenes = []
+    def _scene_children(cls, folder: Path, left_out: MultiViewLeftOut) -> list[Path]:
+        """The scene folders in ``folder`` (not hidden; sorted); those of its folders that hold half a scene, or
+        scene folders of their own, are added to ``left_out``."""
+        scenes = []  # the root listed as before: one that cannot be is the system's error, naming it
         for child in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
             if cls._is_scene(child):
                 scenes.append(child)
             elif (child / "images").is_dir():
-                cameraless.append(child)
+                left_out.no_cameras.append(str(child))
             elif _find_colmap(child) is not None:
-                imageless.append(child)
+                left_out.no_images.append(str(child))
+            elif any(cls._is_scene(p) for p in _folders_in(child)):
+                left_out.scenes_below.append(str(child))
         return scenes
 
     @staticmethod
