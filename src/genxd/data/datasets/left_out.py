@@ -1,7 +1,8 @@
-"""Folders a dataset's search passed over that hold half a scene (images without cameras, cameras without images):
-one warning for each kind, counting them and naming the first, as ``genxd eval-camera`` says those it leaves out
-(:func:`genxd.cameras.evaluate.find_scenes`). They were left out in silence: a scene whose COLMAP model was in
-``sparse/1`` or another layout's folder trained none of its views, and the data line counted nothing."""
+"""Folders a dataset's search passed over that hold half a scene (images without cameras, cameras without images,
+frames where the layout does not look) or scenes where it does not search: one warning for each kind, counting them
+and naming the first, as ``genxd eval-camera`` says those it leaves out (:func:`genxd.cameras.evaluate.find_scenes`).
+They were left out in silence: a scene whose COLMAP model was in ``sparse/1`` or another layout's folder trained none
+of its views, and the data line counted nothing."""
 
 from __future__ import annotations
 
