@@ -41,3 +41,12 @@ def test_reconfusion_keys_of_one_key(clip, tmp_path):
     write_clip(clip, tmp_path, "scene_b", "reconfusion")
     ds = ReconFusionDataset(tmp_path, num_frames=4, height=32, keys="scene_b", camera_normalization="none")
     assert ds.keys == ["scene_b"]
+
+
+def test_reconfusion_keys_given_as_an_empty_list_are_said_so(tmp_path):
+    """``keys: []`` was refused as "no scene has enough frames for clips of 4 frames ...; 0 scenes found"."""
+    write_clip(make_clip(0, "3d", 4, 16, 16), tmp_path / "rf", "a", "reconfusion")
+    with pytest.raises(ValueError, match=r"^keys: an empty list chooses no scene of .*rf.index\.json; leave it out "
+                                         r"to train every scene$"):
+        ReconFusionDataset(tmp_path / "rf", num_frames=4, height=16, keys=[])
+    assert ReconFusionDataset(tmp_path / "rf", num_frames=4, height=16, keys="a").keys == ["a"]

@@ -56,7 +56,11 @@ class ReconFusionDataset(_ClipDataset):
             raise NotADirectoryError(f"{self.root}: is a file, not a folder (a reconfusion root is a ReconFusion torch "
                                      f"folder, {INDEX_FILE} and its scene files{hint})")
         # one key alone (keys: scan65) is that scene, not its characters
-        index = read_reconfusion_index(self.root, None if keys is None else [str(k) for k in _as_list(keys)])
+        chosen = None if keys is None else [str(k) for k in _as_list(keys)]
+        if chosen is not None and not chosen:  # "no scene has enough frames ... 0 scenes found" before
+            raise ValueError(f"keys: an empty list chooses no scene of {self.root / INDEX_FILE}; leave it out to "
+                             "train every scene")
+        index = read_reconfusion_index(self.root, chosen)
         self.keys = list(index)
         self.files = [self.root / index[k] for k in self.keys]
         self.cameras = []
