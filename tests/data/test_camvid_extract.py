@@ -130,3 +130,20 @@ def test_a_broken_archived_model_is_named_by_the_archive(camvid_root, tmp_path):
                                          r"beside its cameras\.bin") as info:
         dataset[first]
     assert str(tmp_path / "x") not in str(info.value)
+
+
+@pytest.mark.parametrize("obstacle", ["file", "loop"])
+def test_an_extract_dir_that_cannot_be_a_folder_is_refused_when_the_dataset_is_made(camvid_root, tmp_path, obstacle):
+    """An ``extract_dir`` that is a file, or a loop of symbolic links, was found only when the first clip was read:
+    in a DataLoader worker, after the model was built ("exists and is not a folder", of the loop too)."""
+    archive = _zip_folder(camvid_root, tmp_path / "batch_1.zip")
+    extract = tmp_path / "models"
+    if obstacle == "file":
+        extract.write_text("x")
+        said = rf"^extract_dir {re.escape(str(extract))} exists and is not a folder$"
+    else:
+        os.symlink(extract, extract)
+        said = rf"^{re.escape(str(extract))} is a symbolic link to .*models, which does not exist \(.*a loop of links\)"
+    with pytest.raises(OSError, match=said):
+        CamVidDataset(archive, num_frames=4, height=24, extract_dir=extract)
+    CamVidDataset(camvid_root, num_frames=4, height=24, extract_dir=extract)  # no archive: extract_dir unused

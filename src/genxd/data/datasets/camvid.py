@@ -13,6 +13,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from ...utils.io import check_writable_dir
 from ...utils.motion_units import old_unit_motion, old_units_advice
 from ...utils.paths import loop_note, name_key, relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
@@ -131,6 +132,8 @@ class CamVidDataset(_ClipDataset):
         archived = any(v.archive is not None for v in self.videos)
         self._models_dir = self.extract_dir or (_ExtractDir.get() if archived else None)
         if archived and self.extract_dir is not None:
+            # here, not in a DataLoader worker at the first clip, after the model was built (a file, a loop of links)
+            check_writable_dir(self.extract_dir, "extract_dir")
             _prune_old_layout(self.extract_dir)
         self._build_clips()
         self._check_records(roots)
