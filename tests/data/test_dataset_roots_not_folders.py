@@ -41,6 +41,11 @@ def test_a_multiview_root_that_is_a_file_is_said_to_be_one(tmp_path):
     other.write_text("x")
     with pytest.raises(NotADirectoryError, match=r"notes\.txt: is a file, not a folder \(.* or a folder of them\)$"):
         MultiViewDataset(other, num_frames=4, height=16)
+    archive = tmp_path / "scenes.zip"  # a zip of scenes: read by camvid only (it said "no such folder")
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))
+    with pytest.raises(NotADirectoryError, match=r"scenes\.zip: is a file, not a folder \(.*; an archive is read by the "
+                                                 r"camvid type only: unpack it\)$"):
+        MultiViewDataset(archive, num_frames=4, height=16)
 
 
 def test_a_reconfusion_root_not_there_or_a_file_is_said_so(tmp_path, monkeypatch):

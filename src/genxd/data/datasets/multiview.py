@@ -112,7 +112,8 @@ class MultiViewDataset(_ClipDataset):
             if not r.exists():
                 raise FileNotFoundError(f"{r}: no such folder{loop_note(r) or relative_to_cwd_note(r)}")
             if not r.is_dir():  # "no such folder" before, of a file that is there (a transforms.json given)
-                scene = f"; its folder {r.parent} is one" if self._is_scene(r.parent) else ""
+                scene = f"; its folder {r.parent} is one" if self._is_scene(r.parent) else (
+                    "; an archive is read by the camvid type only: unpack it" if r.suffix.lower() == ".zip" else "")
                 raise NotADirectoryError(f"{r}: is a file, not a folder (a multiview root is a scene folder, images/ "
                                          f"with a COLMAP model or a transforms.json, or a folder of them{scene})")
             folders = [r] if self._is_scene(r) else self._scene_children(r, left_out)
