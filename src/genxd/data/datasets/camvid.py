@@ -19,8 +19,8 @@ from ...utils.paths import loop_note, name_key, relative_to_cwd_note
 from ...validation import DEFAULT_MOTION_SCALE, warn
 from ..archive import ArchiveLimits, SafeZip
 from .camvid_dropped import _NAMED_VIDEOS, _dropped_advice, _Lost
-from .camvid_samples import (_IMAGES_RE, _MODEL_RE, _distinct_roots, _extracted_model, _ExtractDir, _has_image_below,
-                             _is_image, _name_index, _prune_old_layout, _Video)
+from .camvid_samples import (_IMAGES_RE, _MODEL_RE, _distinct_roots, _distinct_videos, _extracted_model, _ExtractDir,
+                             _has_image_below, _is_image, _name_index, _prune_old_layout, _Video)
 from .clips import _as_list, _Cameras, _ClipDataset, _decode_image, _integral, _read_image, _real, _switch
 from .frame_times import (UNEVEN_CLIP_TOLERANCE, fits, frame_interval, frame_times, largest_miss, nearest_frames,
                           registered_frames, timed_clips, uneven_clip_steps, usable_times)
@@ -125,6 +125,7 @@ class CamVidDataset(_ClipDataset):
             else:
                 self._scan(r, limits, max_depth, left_out)
         left_out.warn()
+        self.videos = _distinct_videos(self.videos)
         if not self.videos:
             raise ValueError(f"no CamVid samples (VIDEO_ID/images/ + VIDEO_ID/0/cameras.bin) found under {', '.join(map(str, roots))}")
         # the default folder is made here, by the process building the dataset, which removes it at exit: each

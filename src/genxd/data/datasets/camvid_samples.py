@@ -48,6 +48,28 @@ def _distinct_roots(roots: list[Path]) -> list[Path]:
     return list(seen.values())
 
 
+def _distinct_videos(videos: list[_Video]) -> list[_Video]:
+    """``videos`` with each video folder or archived sample once (the first found), with a warning counting those
+    found again: a root inside another root (``root: [cv, cv/batch_1]``, ``[cv, cv/batch_1.zip]``) trained each of
+    its videos twice, silently."""
+    def where(v: _Video) -> str:
+        return str(v.folder) if v.folder is not None else f"{v.archive.path if v.archive else ''}: {v.prefix}"
+
+    first: dict[tuple[str, str], _Video] = {}
+    again: list[tuple[_Video, _Video]] = []
+    for v in videos:
+        key = (os.path.realpath(v.folder), "") if v.folder is not None else (
+            os.path.realpath(v.archive.path) if v.archive is not None else "", v.prefix)
+        if (seen := first.setdefault(key, v)) is not v:
+            again.append((v, seen))
+    if again:
+        n = len(again)
+        warn(f"CamVidDataset: {n} video{'s are' if n > 1 else ' is'} found again under another root (e.g. "
+             f"{where(again[0][0])}, as {where(again[0][1])}: a root inside another root): each is read once (to weigh "
+             "a dataset, give its data.datasets entry a weight)")
+    return list(first.values())
+
+
 _MODEL_RE = re.compile(r"^(?P<prefix>(?:.*/)?)0/cameras\.(?:bin|txt)$")
 #: an archive member in a folder's ``images/`` (the folder: ``prefix``), to name folders of images without a model
 _IMAGES_RE = re.compile(r"^(?P<prefix>(?:.*/)?)images/[^/]+$")
