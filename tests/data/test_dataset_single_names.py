@@ -12,6 +12,7 @@ import pytest
 from genxd.data.datasets import CamVidDataset, ReconFusionDataset
 from genxd.data.photo_scenes import PhotoSceneDataset
 from genxd.data.synthetic import make_clip, write_clip
+from genxd.validation import GenXDWarning
 
 
 pytestmark = pytest.mark.usefixtures("single_thread")  # tests/data/conftest.py
@@ -50,3 +51,22 @@ def test_reconfusion_keys_given_as_an_empty_list_are_said_so(tmp_path):
                                          r"to train every scene$"):
         ReconFusionDataset(tmp_path / "rf", num_frames=4, height=16, keys=[])
     assert ReconFusionDataset(tmp_path / "rf", num_frames=4, height=16, keys="a").keys == ["a"]
+
+
+def test_reconfusion_keys_given_twice_are_read_once_with_a_warning(tmp_path):
+    """``keys: [a, a]`` read scene a once, in silence (a user weighing it twice got it once)."""
+    write_clip(make_clip(0, "3d", 4, 16, 16), tmp_path / "rf", "a", "reconfusion")
+    write_clip(make_clip(1, "3d", 4, 16, 16), tmp_path / "rf", "b", "reconfusion")
+    with pytest.warns(GenXDWarning, match=r"^ReconFusionDataset: 1 key is given more than once \(e\.g\. 'a'\): each "
+                                          r"scene is read once \(to weigh a dataset, give its data\.datasets entry a "
+                                          r"weight\)$"):
+        ds = ReconFusionDataset(tmp_path / "rf", num_frames=4, height=16, keys=["a", "b", "a"])
+    assert ds.keys == ["a", "b"]
+
+
+def test_no_clip_in_one_scene_says_one_scene(tmp_path):
+    """'1 scenes found' in the refusal of a dataset with one scene too short for a clip."""
+    write_clip(make_clip(0, "3d", 4, 16, 16), tmp_path / "rf", "a", "reconfusion")
+    with pytest.raises(ValueError, match=r"no scene has enough frames for clips of 8 frames \(strides \[1\]\); 1 scene "
+                                         r"found$"):
+        ReconFusionDataset(tmp_path / "rf", num_frames=8, height=16)

@@ -291,3 +291,19 @@ def test_a_generate_output_root_and_a_scenes_other_json_point_at_the_input(tiny,
     result = _reconstruct(tmp_path / "plain", tmp_path / "r3")
     _one_line_error(result, "not a supported input")
     assert "scene folder" not in result.output
+
+
+@pytest.mark.parametrize("command", ["reconstruct", "fewshot-data"])
+def test_an_input_that_is_a_loop_of_links_says_so(tiny, tmp_path, no_training, command):
+    """An input that is a loop of symbolic links (a -> b -> a) was 'no such file or folder' alone, of a name that
+    ls shows; as reconstruct's --extra-views it stopped with pathlib's 'RuntimeError: Symlink loop from' (the check
+    that the output holds no input resolved it)."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    result = CliRunner().invoke(app, [command, str(tmp_path / "a"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "no such file or folder (a loop of symbolic links: " in result.output, result.output
+    if command == "reconstruct":  # and as --extra-views
+        write_views_folder(tmp_path / "views", *tiny)
+        _one_line_error(_reconstruct(tmp_path / "views", tmp_path / "out", "--extra-views", tmp_path / "a"),
+                        "--extra-views: no such file or folder (a loop of symbolic links: ")

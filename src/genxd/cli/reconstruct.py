@@ -76,9 +76,10 @@ def register(app: typer.Typer) -> None:
             from genxd.reconstruction.pipeline import default_iterations, default_resolution, reconstruct_scene
             from genxd.reconstruction.trainer import ReconstructionConfig
             from genxd.utils.io import check_writable_dir
+            from genxd.utils.paths import loop_note
 
             if not input.exists():
-                raise FileNotFoundError(f"{input}: no such file or folder")
+                raise FileNotFoundError(f"{input}: no such file or folder{loop_note(input)}")
             check_writable_dir(out, "--out")  # an existing folder must be writable to be replaced
             check_writable_dir(out.parent, "--out's parent folder")  # the new folder is renamed in there
             torch_device = _torch_device(device)

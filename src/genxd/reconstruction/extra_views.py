@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from ..utils.json_files import read_json_object
+from ..utils.paths import loop_note
 from ..validation import arg, setting
 from .views import Views, detect_input_kind
 
@@ -148,7 +149,7 @@ def resolve_extra_views(
         argument = Path(argument)
         source = ExtraViewSource(argument)
         if not argument.exists():
-            raise FileNotFoundError(f"{argument}: {arg('extra_views')}: no such file or folder")
+            raise FileNotFoundError(f"{argument}: {arg('extra_views')}: no such file or folder{loop_note(argument)}")
         try:
             detect_input_kind(argument)
             folders = [argument]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..utils.paths import loop_note
+
 __all__ = ["colmap_dataset_above", "detect_input_kind", "find_colmap_model"]
 
 
@@ -22,7 +24,7 @@ def detect_input_kind(path: str | os.PathLike) -> str:
     (DTU's ``Rectified/scanN``) for a supported input folder."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
+        raise FileNotFoundError(f"{path}: no such file or folder{loop_note(path)}")
     if path.is_file() and path.name.endswith(".json"):
         return "transforms"
     if not path.is_dir():

@@ -174,9 +174,19 @@ def parts_below(path: str | os.PathLike, folder: str | os.PathLike) -> tuple[str
     """``path``'s parts below ``folder`` (both resolved; ``()`` for the folder itself), or None when ``path`` is
     not ``folder`` or inside it."""
     try:
-        return Path(path).resolve().relative_to(Path(folder).resolve()).parts
+        return _resolved(path).relative_to(_resolved(folder)).parts
     except ValueError:
         return None
+
+
+def _resolved(path: str | os.PathLike) -> Path:
+    """``path`` resolved; a loop of symbolic links as :func:`os.path.realpath` leaves it (``Path.resolve`` raised
+    pathlib's 'RuntimeError: Symlink loop from ...': ``genxd reconstruct views --extra-views LOOP`` stopped with it
+    before the input was checked)."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.realpath(path))
 
 
 def relative_to_cwd_note(path: str | os.PathLike) -> str:

@@ -413,7 +413,8 @@ class _ClipDataset(Dataset):
         if not clips:
             raise ValueError(
                 f"{type(self).__name__}: no scene has enough frames for clips of {f} frames "
-                f"(strides {self.strides}); {len(self.scene_names())} scenes found"
+                f"(strides {self.strides}); {len(self.scene_names())} scene{'' if len(self.scene_names()) == 1 else 's'} "
+                "found"
             )
         self.clips = clips
         self.num_skipped_scenes = skipped

@@ -12,6 +12,7 @@ from typing import Sequence
 from torch import Tensor
 
 from ...utils.paths import loop_note, relative_to_cwd_note
+from ...validation import warn
 from .clips import _as_list, _Cameras, _ClipDataset, _decode_image
 
 __all__ = ["ReconFusionDataset"]
@@ -61,6 +62,11 @@ class ReconFusionDataset(_ClipDataset):
             raise ValueError(f"keys: an empty list chooses no scene of {self.root / INDEX_FILE}; leave it out to "
                              "train every scene")
         index = read_reconfusion_index(self.root, chosen)
+        if chosen is not None and len(chosen) > len(index):  # keys: [a, a] read a once, in silence
+            again = [k for i, k in enumerate(chosen) if k in chosen[:i]]
+            warn(f"ReconFusionDataset: {len(again)} key{'s are' if len(again) > 1 else ' is'} given more than once "
+                 f"(e.g. {again[0]!r}): each scene is read once (to weigh a dataset, give its data.datasets entry a "
+                 "weight)")
         self.keys = list(index)
         self.files = [self.root / index[k] for k in self.keys]
         self.cameras = []
