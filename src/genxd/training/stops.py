@@ -1,6 +1,6 @@
 """How a training run stops, on every process together: a Ctrl-C / SIGTERM held until a step ends
 (:mod:`genxd.training.interrupts`), the time limit (``training.max_minutes``), and an item of the data that cannot be
-read (a broken image).
+read (a broken image), a loss that is no longer finite (the training diverged: never saved as a checkpoint).
 
 With several processes (``accelerate launch``) every process must stop at the same step, and all of them take part
 in the checkpoint of the steps done (the save is collective). They compare their state once per micro-batch, right
@@ -15,17 +15,18 @@ save once steps took more than about 3 s). One process compares nothing: no coll
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
 from ..utils.shared_work import OtherProcessFailed, process_label, raise_for_failed
 from .checkpoint_files import resume_setting
 
-__all__ = ["LastCheckpoint", "RunStops"]
+__all__ = ["LastCheckpoint", "LossNotFinite", "RunStops"]
 
 #: What a process reports for its batch: read, an item of the data could not be read (a broken file), another error.
 _READ, _DATA_ERROR, _OTHER_ERROR = 0, 1, 2
@@ -40,6 +41,11 @@ class LastCheckpoint:
     folder: Path | None = None
 
 
+class LossNotFinite(FloatingPointError, ValueError):
+    """The training loss became NaN or infinite (the training diverged). A FloatingPointError, as it was, and a
+    ValueError, so that ``genxd train`` says it in one ``genxd: error:`` line (exit code 2): it was a traceback."""
+
+
 class RunStops:
     """The stopping part of :class:`genxd.training.loop.TrainingRun` (which provides ``accelerator``, ``optim``,
     ``interrupts``, ``start_time``, ``print``)."""
@@ -50,6 +56,7 @@ class RunStops:
     start_time: float
     print: Callable[..., None]
     checkpoint_dir: Path
+    resume_from: Path | None
     #: (an interrupt is held, ``max_minutes`` is past) on some process, as agreed when the last batch was read
     _agreed: tuple[bool, bool] = (False, False)
     #: accelerate's micro-batch counter when the step in progress began
@@ -127,6 +134,30 @@ class RunStops:
             acc.step = counter
         self.print(f"{where}an item of the data could not be read: step {step} was saved first (fix or remove the "
                    f"file, then {resume_setting('latest')})")
+
+    def raise_if_diverged(self, step_losses: Sequence[float], step: int, last: LastCheckpoint) -> None:
+        """Raise :class:`LossNotFinite` when one of ``step_losses`` (the mean loss of each step up to ``step``, the
+        same on every process) is not finite: the training diverged (a learning rate too high, fp16 overflow, a
+        non-finite value in the data), and the weights are NaN from there. The trainers call it where they log the
+        loss and before every checkpoint, for the steps not logged yet, so that no checkpoint of a diverged run is
+        saved: with ``logging.every_steps`` above ``checkpoint.every_steps`` one was, and ``checkpoint.total_limit``
+        then pruned the good ones. The error names the last checkpoint (``last``, or the one resumed from), from
+        before the divergence. With several processes the main one says it, the others stop without a second line."""
+        bad = [i for i, value in enumerate(step_losses) if not math.isfinite(value)]
+        if not bad:
+            return
+        if not self.is_main:
+            raise OtherProcessFailed(f"the loss is not finite at step {step - len(step_losses) + 1 + bad[0]}")
+        first = step - len(step_losses) + 1 + bad[0]
+        saved = last.folder if last.folder is not None else self.resume_from if last.step >= 0 else None
+        lower = f"training.learning_rate (now {self.optim.learning_rate:g})"
+        if saved is None:
+            then = f"no checkpoint was saved: start again with a lower {lower}"
+        else:
+            then = (f"the last checkpoint, {saved}, is from before it (no later one was saved): resume from it with a "
+                    f"lower {lower}: {resume_setting(saved)}")
+        raise LossNotFinite(f"the loss is {step_losses[bad[0]]} at step {first}: the training diverged (a learning "
+                            f"rate too high, fp16 overflow or a non-finite value in the data); {then}")
 
     def raise_if_any_failed(self, error: Exception | None) -> None:
         """Call on every process with its ``error`` or None after work a process may fail alone (the main process's

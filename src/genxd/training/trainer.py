@@ -229,6 +229,8 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                 (folder / "generation_config.json").write_text(json_text(gen, indent=2) + "\n")
 
             def checkpoint(step: int) -> Path | None:
+                if window:  # the steps not logged yet: a diverged run is not saved (over the good checkpoints)
+                    run.raise_if_diverged(torch.stack(window).tolist(), step, last)
                 state = None if ema is not None else acc.get_state_dict(unet)
                 return run.save(step, lambda folder: write_parts(folder, state))
 
@@ -286,9 +288,8 @@ def train_genxd(cfg: TrainConfig, resume: str | None = None, overwrite: bool = F
                 progress.update(1)
                 if step % max(1, cfg.logging.every_steps) == 0 or step == opt.max_steps:
                     elapsed = time.monotonic() - t_window
+                    run.raise_if_diverged(torch.stack(window).tolist(), step, last)
                     mean_loss = float(torch.stack(window).mean())
-                    if not torch.isfinite(torch.tensor(mean_loss)):
-                        raise FloatingPointError(f"non-finite loss between steps {step - len(window) + 1} and {step}")
                     metrics: dict[str, Any] = {"loss": mean_loss, "lr": lr,
                                                "samples_per_s": n_window / max(elapsed, 1e-9),
                                                "data_wait_fraction": data_wait / max(elapsed, 1e-9)}

@@ -131,7 +131,18 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                 if ema is not None:
                     ema.save(folder / "ema.safetensors")
 
+            def step_losses() -> list[float]:
+                """The mean loss of each whole step in ``window`` (its micro-batches; averaged over the processes)."""
+                k = opt.gradient_accumulation_steps
+                done = window[: len(window) // k * k]  # a step an unreadable item cut short is not saved either
+                if not done:
+                    return []
+                losses = acc.reduce(torch.stack([w["loss"] for w in done]), reduction="mean")
+                return losses.view(-1, k).mean(dim=1).tolist()
+
             def checkpoint(step: int) -> Path | None:
+                # the steps not logged yet: a diverged run is not saved (over the good checkpoints)
+                run.raise_if_diverged(step_losses(), step, last)
                 state = None
                 if ema is None:
                     state = {k[len("vae."):]: v for k, v in acc.get_state_dict(model).items() if k.startswith("vae.")}
@@ -185,12 +196,11 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                     ema.update(unwrapped, step)
                 progress.update(1)
                 if step % max(1, cfg.logging.every_steps) == 0 or step == opt.max_steps:
+                    run.raise_if_diverged(step_losses(), step, last)
                     metrics: dict[str, Any] = {
                         k: float(acc.reduce(torch.stack([w[k] for w in window]).mean(), reduction="mean"))
                         for k in window[0]
                     }
-                    if not all(torch.isfinite(torch.tensor(v)) for v in metrics.values()):
-                        raise FloatingPointError(f"non-finite VAE loss at step {step}: {metrics}")
                     metrics.update(lr=lr, samples_per_s=n_window / max(time.monotonic() - t_window, 1e-9))
                     run.log(step, metrics)
                     progress.set_postfix(loss=f"{metrics['loss']:.4f}")
