@@ -146,3 +146,18 @@ def test_overwrite_unlinks_a_linked_checkpoint_once_the_new_run_has_one(tmp_path
     os.symlink(archive, ckpts / "checkpoint-0000009")
     remove_run_outputs(tmp_path / "run")  # without keep_checkpoints: removed at once
     assert not os.path.lexists(ckpts / "checkpoint-0000009") and archive.is_dir()
+
+
+def test_pruning_keeps_a_checkpoint_the_user_named(tmp_path):
+    """A copy of a checkpoint kept by the user beside the run's (checkpoint-best, checkpoint-0000001-keep: whole
+    checkpoints, training_state.json included): it sorts as the oldest, and checkpoint.total_limit removed it first.
+    Only the run's checkpoint-NNNNNNN folders are pruned now, as --overwrite removes only those."""
+    ckpts = tmp_path / "run" / "checkpoints"
+    for step in (1, 2):
+        _checkpoint(ckpts / f"checkpoint-{step:07d}", step)
+    kept = [_checkpoint(ckpts / "checkpoint-best", 1), _checkpoint(ckpts / "checkpoint-0000001-keep", 1)]
+    run = _run(tmp_path / "run", total_limit=2)
+    _publish(run, 3)
+    assert sorted(c.name for c in list_checkpoints(ckpts)) == [
+        "checkpoint-0000001-keep", "checkpoint-0000002", "checkpoint-0000003", "checkpoint-best"]
+    assert all((c / "training_state.json").is_file() for c in kept) and run.notes == []

@@ -17,7 +17,7 @@ from ..utils.io import check_writable_dir
 from ..utils.json_files import read_json
 from ..validation import arg, is_cli, overwrite_hint, text_setting
 
-__all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "remove_checkpoint", "set_aside_path",
+__all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "is_step_checkpoint", "remove_checkpoint", "set_aside_path",
            "publish_checkpoint", "restore_set_aside", "existing_run_error", "output_dir_error",
            "resume_error", "other_kind_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
            "incomplete_checkpoints_note", "resume_setting", "pretrained_error", "check_state_archives",
@@ -46,6 +46,13 @@ def list_checkpoints(checkpoint_dir: str | os.PathLike) -> list[Path]:
     found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX)
              and (p / "training_state.json").is_file()]
     return sorted(found, key=checkpoint_order)
+
+
+def is_step_checkpoint(path: Path) -> bool:
+    """True for a checkpoint folder named as a run names them, ``checkpoint-NNNNNNN`` (the step): what pruning may
+    remove. A copy the user keeps beside them, named ``checkpoint-best`` or ``checkpoint-0000500-keep``, is a checkpoint
+    too (``--resume`` takes it) but no step of the run: pruning removed it first (it sorts as the oldest)."""
+    return re.fullmatch(rf"{re.escape(CHECKPOINT_PREFIX)}\d+", path.name) is not None
 
 
 def remove_checkpoint(path: Path) -> None:

@@ -39,8 +39,8 @@ from ..utils.extras import install_extra
 from ..utils.json_text import json_text
 from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archives, damaged_checkpoint_error,
-                               existing_run_error, foreign_config_error, incomplete_checkpoints_note, list_checkpoints,
-                               no_checkpoint_note, other_kind_error, pretrained_error, publish_checkpoint,
+                               existing_run_error, foreign_config_error, incomplete_checkpoints_note, is_step_checkpoint,
+                               list_checkpoints, no_checkpoint_note, other_kind_error, pretrained_error, publish_checkpoint,
                                remove_checkpoint, restore_set_aside, resume_error, resume_setting, saved_config,
                                config_section, kept_no_ema, state_dict_mismatch)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
@@ -524,7 +524,7 @@ class TrainingRun(RunStops):
         limit = self.ckpt_cfg.total_limit
         if limit is None:
             return
-        found = list_checkpoints(self.checkpoint_dir)
+        found = [c for c in list_checkpoints(self.checkpoint_dir) if is_step_checkpoint(c)]  # not a kept checkpoint-best
         self._discard(found[: max(0, len(found) - limit)])
 
     def _discard(self, checkpoints: list[Path]) -> None:
