@@ -5,6 +5,7 @@ size, and ``--overwrite`` deleting only genxd's own outputs."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -106,6 +107,25 @@ def test_overwrite_deletes_only_what_genxd_wrote(tmp_path):
     assert sorted(p.name for p in (out / "validation").iterdir()) == ["notes.txt"]
     assert not (out / "logs" / "genxd" / "events.out.tfevents.1700000000.host.1.0").exists()  # (the new run logs there)
     assert not (out / "logs" / "genxd" / "1700000000.5").exists()
+    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+
+
+def test_a_fresh_run_removes_what_an_earlier_run_without_checkpoints_left(tmp_path):
+    """An earlier run that failed before its first checkpoint (a diverged loss, a broken item at step 2): a new run in
+    its folder dropped its metrics.jsonl but kept its TensorBoard files and validation videos, so TensorBoard showed
+    both runs' steps as one and a video of the abandoned run sat beside the new run's. They go now, as --overwrite
+    removes them; the user's files stay."""
+    out = tmp_path / "run"
+    user = _fake_old_run(out)
+    shutil.rmtree(out / "checkpoints" / "checkpoint-0000005")  # saved none
+    ok = _train(TINY, out)
+    assert ok.exit_code == 0, ok.output
+    for path in user.values():
+        assert path.read_text() == f"the user's {path.name}\n"
+    assert sorted(p.name for p in (out / "validation").iterdir()) == ["notes.txt"]
+    assert not (out / "logs" / "genxd" / "events.out.tfevents.1700000000.host.1.0").exists()
+    assert not (out / "logs" / "genxd" / "1700000000.5").exists()
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-0000001", "mine", "other_model.ckpt"]
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
 
 

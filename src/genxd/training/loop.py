@@ -208,8 +208,8 @@ class TrainingRun(RunStops):
         data and resumed state are built): only now does the run change its folder, so that a run refused for bad
         settings, with ``--overwrite`` too, leaves the folder as it was. ``--overwrite``: what earlier runs wrote is
         deleted (:func:`remove_run_outputs`), their checkpoints only once this run has written its first one (a run
-        that fails before that leaves the earlier model in place); a fresh run drops the ``metrics.jsonl`` of an
-        earlier run that saved no checkpoint; the loggers start; the resolved config is written to
+        that fails before that leaves the earlier model in place); a fresh run removes what an earlier run that saved
+        no checkpoint wrote likewise (``metrics.jsonl``, TensorBoard files, validation videos); the loggers start; the resolved config is written to
         ``output_dir/config.yaml``, never over the config file the run was started from (that one is
         ``output_dir/config.yaml`` itself: the resolved config goes to ``output_dir/config.resolved.yaml``). Yields
         the config file (main process).
@@ -241,11 +241,11 @@ class TrainingRun(RunStops):
             self.print(f"warning: {warning}")
         if self.resume_from is None and not self._overwrite and (error := existing_run_error(self.output_dir)):
             raise error  # another run wrote a checkpoint here since this one checked (and has ended)
-        if self._overwrite and self.resume_from is None:
-            self._replaced = remove_run_outputs(self.output_dir, keep_checkpoints=True)
         stale = self.output_dir / "metrics.jsonl"
-        if self.resume_from is None and stale.is_file():
-            stale.unlink()  # a fresh run: the log of an earlier run that saved no checkpoint is discarded
+        if self.resume_from is None:  # --overwrite, or an earlier run saved no checkpoint: its files go (a fresh run
+            # kept its TensorBoard files and videos, mixed with its own); its checkpoints once this run has one
+            kept = remove_run_outputs(self.output_dir, keep_checkpoints=True)
+            self._replaced = kept if self._overwrite else []  # a fresh run's: folders cut short (none complete)
         elif self._resumed_step is not None and stale.is_file():
             _drop_rows_after(stale, self._resumed_step)  # the steps run again from here are logged again
         if self._resumed_step is not None:
