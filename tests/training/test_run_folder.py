@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from genxd.cli import app
 from genxd.training.loop import remove_run_outputs
+from genxd.training.run_outputs import remove_unfinished_checkpoints
 
 from .conftest import QUIET, TINY
 
@@ -127,6 +128,26 @@ def test_a_fresh_run_removes_what_an_earlier_run_without_checkpoints_left(tmp_pa
     assert not (out / "logs" / "genxd" / "1700000000.5").exists()
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-0000001", "mine", "other_model.ckpt"]
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+
+
+def test_a_resumed_run_removes_the_unfinished_checkpoint_of_a_killed_save(tmp_path):
+    """A save stopped by a kill leaves .checkpoint-NNNNNNN.part (as large as a checkpoint: tens of GB for the
+    released model's optimiser state); only a later save of the same step removed it, so one at a step the resumed
+    run does not save (a max_minutes stop's) stayed for good. The resumed run removes it, in a note; a .part the run
+    resumes from stays."""
+    out = tmp_path / "run"
+    assert _train(TINY, out).exit_code == 0
+    unfinished = out / "checkpoints" / ".checkpoint-0000003.part"
+    (unfinished / "accelerate_state").mkdir(parents=True)
+    (unfinished / "accelerate_state" / "optimizer.bin").write_bytes(b"half an optimiser state")
+    ok = _train(TINY, out, "training.max_steps=2", "--resume", "latest")
+    assert ok.exit_code == 0, ok.output
+    assert f"note: removed .checkpoint-0000003.part in {out / 'checkpoints'}: unfinished" in ok.output
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-0000001", "checkpoint-0000002"]
+
+    kept = out / "checkpoints" / ".checkpoint-0000004.part"
+    kept.mkdir()
+    assert remove_unfinished_checkpoints(out / "checkpoints", keep=kept) is None and kept.is_dir()
 
 
 def test_overwrite_keeps_the_earlier_checkpoints_until_the_new_run_has_written_one(tmp_path, monkeypatch):

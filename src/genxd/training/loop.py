@@ -48,7 +48,7 @@ from .interrupts import StepBoundaryInterrupts
 from .optimizer_settings import keep_optimizer_settings, optimizer_kind_error
 from .optional_packages import optional_package_error
 from .run_lock import RunFolderLock, in_use_error
-from .run_outputs import _drop_rows_after, remove_run_outputs
+from .run_outputs import _drop_rows_after, remove_run_outputs, remove_unfinished_checkpoints
 from .launched_exit import keep_until_exit
 from .stops import RunStops
 from .tensorboard_log import quiet_writer_thread, writing_log
@@ -241,13 +241,13 @@ class TrainingRun(RunStops):
             self.print(f"warning: {warning}")
         if self.resume_from is None and not self._overwrite and (error := existing_run_error(self.output_dir)):
             raise error  # another run wrote a checkpoint here since this one checked (and has ended)
-        stale = self.output_dir / "metrics.jsonl"
-        if self.resume_from is None:  # --overwrite, or an earlier run saved no checkpoint: its files go (a fresh run
-            # kept its TensorBoard files and videos, mixed with its own); its checkpoints once this run has one
-            kept = remove_run_outputs(self.output_dir, keep_checkpoints=True)
+        if self.resume_from is None:  # --overwrite, or an earlier run saved no checkpoint: its files go (its checkpoints
+            kept = remove_run_outputs(self.output_dir, keep_checkpoints=True)  # once this run has one)
             self._replaced = kept if self._overwrite else []  # a fresh run's: folders cut short (none complete)
-        elif self._resumed_step is not None and stale.is_file():
-            _drop_rows_after(stale, self._resumed_step)  # the steps run again from here are logged again
+        else:  # resumed: the steps run again from here are logged again; the unfinished saves of killed runs go
+            _drop_rows_after(self.output_dir / "metrics.jsonl", self._resumed_step)
+            if (note := remove_unfinished_checkpoints(self.checkpoint_dir, keep=self.resume_from)) is not None:
+                self.print(note)
         if self._resumed_step is not None:
             self._replaced = self._later_checkpoints(self._resumed_step)
         self.output_dir.mkdir(parents=True, exist_ok=True)

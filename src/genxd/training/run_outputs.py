@@ -11,11 +11,12 @@ from pathlib import Path
 from ..utils.io import atomic_file
 from .checkpoint_files import CHECKPOINT_PREFIX, remove_checkpoint
 
-__all__ = ["remove_run_outputs"]
+__all__ = ["remove_run_outputs", "remove_unfinished_checkpoints"]
 
 
 #: What a run writes in its folder, by subfolder: the names (regular expressions, matched against the whole name)
 #: that ``--overwrite`` deletes; anything else is left.
+_UNFINISHED_NAMES = re.compile(rf"\.{re.escape(CHECKPOINT_PREFIX)}\d+\.part")  # a save stopped by a kill
 _CHECKPOINT_NAMES = re.compile(rf"{re.escape(CHECKPOINT_PREFIX)}\d+|\.{re.escape(CHECKPOINT_PREFIX)}\d+\.(part|(\d+\.)?old)")
 _VALIDATION_NAMES = re.compile(r"\.?step_\d+_\d+\.mp4(\..*\.part\.mp4)?")  # videos and their unfinished temp files
 _LOG_NAMES = re.compile(r"events\.out\.tfevents\..*|hparams\.yml")  # TensorBoard (accelerate): logs/KIND/[TIME/]
@@ -64,10 +65,29 @@ def remove_run_outputs(output_dir: Path, keep_checkpoints: bool = False) -> list
     return kept
 
 
-def _drop_rows_after(metrics: Path, step: int) -> None:
+def remove_unfinished_checkpoints(checkpoint_dir: Path, keep: Path | None = None) -> str | None:
+    """Delete the unfinished checkpoints ``.checkpoint-NNNNNNN.part`` in ``checkpoint_dir`` (a save a kill stopped:
+    a later save of the same step removed its own, any other stayed, as large as a checkpoint) but ``keep`` (the
+    folder a run resumes from, as odd as that is); the note naming those deleted, None when there were none. Call
+    with the run folder's lock held: no other run is writing one."""
+    removed = []
+    if checkpoint_dir.is_dir():
+        for p in sorted(checkpoint_dir.iterdir()):
+            if _UNFINISHED_NAMES.fullmatch(p.name) and p.is_dir() and not p.is_symlink() \
+                    and (keep is None or not os.path.samefile(p, keep)):
+                remove_checkpoint(p)
+                removed.append(p.name)
+    if not removed:
+        return None
+    return f"note: removed {', '.join(removed)} in {checkpoint_dir}: unfinished (a save stopped by a kill)"
+
+
+def _drop_rows_after(metrics: Path, step: int | None) -> None:
     """Remove the rows of ``metrics.jsonl`` logged after ``step`` (a run resumed from that step's checkpoint logs
     those steps again: they appeared twice), rewriting the file atomically; lines that are not a row with a step
-    are kept as they are."""
+    are kept as they are. No file, or no ``step`` (none resumed): nothing to do."""
+    if step is None or not metrics.is_file():
+        return
     lines = metrics.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
 
     def logged_after(line: str) -> bool:
