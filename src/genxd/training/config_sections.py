@@ -234,6 +234,8 @@ class OptimConfig:
             raise ValueError(f"training.adam_epsilon must be > 0, got {self.adam_epsilon}")
         if self.weight_decay < 0:
             raise ValueError(f"training.weight_decay must be >= 0, got {self.weight_decay}")
+        if self.max_grad_norm < 0:  # no clipping, without a word (as 0, which says so)
+            raise ValueError(f"training.max_grad_norm must be >= 0 (0: no clipping), got {self.max_grad_norm}")
         if self.lr_schedule not in ("constant", "cosine", "linear"):
             raise ValueError(f"training.lr_schedule must be constant, cosine or linear, got {self.lr_schedule!r}")
         if self.ddp_comm_hook not in ("auto", "none", "bf16", "fp16"):
