@@ -146,9 +146,14 @@ class RunStops:
         bad = [i for i, value in enumerate(step_losses) if not math.isfinite(value)]
         if not bad:
             return
-        if not self.is_main:
-            raise OtherProcessFailed(f"the loss is not finite at step {step - len(step_losses) + 1 + bad[0]}")
         first = step - len(step_losses) + 1 + bad[0]
+        if not self.is_main:
+            raise OtherProcessFailed(f"the loss is not finite at step {first}")
+        raise self.diverged_error(f"the loss is {step_losses[bad[0]]} at step {first}", last)
+
+    def diverged_error(self, what: str, last: LastCheckpoint) -> LossNotFinite:
+        """The error of a run whose training diverged (``what``: how it shows, at which step), naming the last
+        checkpoint (``last``, or the one resumed from) to resume from with a lower learning rate."""
         saved = last.folder if last.folder is not None else self.resume_from if last.step >= 0 else None
         lower = f"training.learning_rate (now {self.optim.learning_rate:g})"
         if saved is None:
@@ -156,8 +161,8 @@ class RunStops:
         else:
             then = (f"the last checkpoint, {saved}, is from before it (no later one was saved): resume from it with a "
                     f"lower {lower}: {resume_setting(saved)}")
-        raise LossNotFinite(f"the loss is {step_losses[bad[0]]} at step {first}: the training diverged (a learning "
-                            f"rate too high, fp16 overflow or a non-finite value in the data); {then}")
+        return LossNotFinite(f"{what}: the training diverged (a learning rate too high, fp16 overflow or a non-finite "
+                             f"value in the data); {then}")
 
     def raise_if_any_failed(self, error: Exception | None) -> None:
         """Call on every process with its ``error`` or None after work a process may fail alone (the main process's

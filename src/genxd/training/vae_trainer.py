@@ -10,6 +10,7 @@ the latents the UNet sees have unit variance; point ``model.vae.pretrained`` of 
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -122,9 +123,12 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                 n_fixed = max(cfg.loss.scale_samples, cfg.validation.num_samples if val_every else 0)
                 fixed = [dataset[i]["frames"] for i in range(min(n_fixed, len(dataset)))]
 
-            def write_parts(folder: Path, state: dict[str, torch.Tensor] | None) -> None:
+            def write_parts(folder: Path, state: dict[str, torch.Tensor] | None, step: int) -> None:
                 with averaged_weights(unwrapped, ema):
                     scale = measure_scaling_factor(unwrapped, fixed[: cfg.loss.scale_samples])
+                    if not math.isfinite(scale) or scale <= 0:  # its vae/ would scale the UNet's latents by it
+                        raise run.diverged_error(f"the latent scaling factor is {scale} at step {step} (latents "
+                                                 "not finite)", last)
                     unwrapped.register_to_config(scaling_factor=scale)
                     save_module(unwrapped, folder / "vae", run.save_dtype(), None if ema is not None else state)
                     run.print(f"checkpoint: latent scaling factor {scale:.4f}")
@@ -146,7 +150,7 @@ def train_vae(cfg: VAETrainConfig, resume: str | None = None, overwrite: bool = 
                 state = None
                 if ema is None:
                     state = {k[len("vae."):]: v for k, v in acc.get_state_dict(model).items() if k.startswith("vae.")}
-                return run.save(step, lambda folder: write_parts(folder, state))
+                return run.save(step, lambda folder: write_parts(folder, state, step))
 
             def validate(step: int) -> None:
                 if not run.is_main or not fixed:
