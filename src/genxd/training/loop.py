@@ -45,7 +45,7 @@ from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archi
                                config_section, kept_no_ema, state_dict_mismatch)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
-from .optimizer_settings import keep_optimizer_settings, optimizer_kind_error
+from .optimizer_settings import keep_optimizer_settings, optimizer_kind_error, schedule_change_note
 from .optional_packages import optional_package_error
 from .run_lock import RunFolderLock, in_use_error
 from .run_outputs import _drop_rows_after, remove_run_outputs, remove_unfinished_checkpoints
@@ -424,8 +424,9 @@ class TrainingRun(RunStops):
             if start_step >= self.optim.max_steps:
                 self.print(f"note: {self.resume_from} is at step {start_step}, at or past training.max_steps "
                            f"({self.optim.max_steps}): nothing to train (raise training.max_steps to go on)")
-            if optimizer is not None:
-                if (note := keep_optimizer_settings(optimizer, made)) is not None:
+            for note in (keep_optimizer_settings(optimizer, made) if optimizer is not None else None,
+                         schedule_change_note(config_section(saved, "training"), self.optim, start_step)):
+                if note is not None:
                     self.print(note)
             if ema is not None and kept_no_ema(self.resume_from, saved):
                 ema.restart()

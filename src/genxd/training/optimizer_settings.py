@@ -1,15 +1,18 @@
 """An optimiser's settings on resuming: loading a checkpoint's optimiser state puts back the settings of the run that
 wrote it; the resumed run keeps its own (:func:`keep_optimizer_settings`). An optimiser of another kind than the
-checkpoint's cannot take its state (:func:`optimizer_kind_error`)."""
+checkpoint's cannot take its state (:func:`optimizer_kind_error`). The learning rate is the config's schedule's at
+every step: one that differs from the checkpoint's at the step resumed is said (:func:`schedule_change_note`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from typing import Any
 
 import torch
 
-__all__ = ["keep_optimizer_settings", "optimizer_kind_error"]
+__all__ = ["keep_optimizer_settings", "optimizer_kind_error", "schedule_change_note"]
 
 #: the optimiser each value of ``training.use_8bit_adam`` makes (:func:`genxd.training.trainer.make_optimizer`)
 _KINDS = {False: "torch's AdamW", True: "bitsandbytes' AdamW8bit"}
@@ -55,3 +58,33 @@ def optimizer_kind_error(checkpoint: "os.PathLike[str] | str", saved_training: d
                       f"run has {str(bool(use_8bit_adam)).lower()} ({_KINDS[bool(use_8bit_adam)]}): the optimiser's "
                       f"state cannot be resumed by the other; resume with training.use_8bit_adam="
                       f"{str(was).lower()}, or start a new output_dir")
+
+
+#: the settings of the learning-rate schedule (:func:`genxd.training.loop.lr_at`), less the learning rate itself (a
+#: change of which the note on other settings names)
+_SCHEDULE = ("lr_schedule", "lr_warmup_steps", "min_lr_ratio", "max_steps")
+
+
+def schedule_change_note(saved_training: dict[str, Any], optim: Any, step: int) -> str | None:
+    """The note for a run resumed at ``step`` whose learning-rate schedule (``optim``, an ``OptimConfig``) differs from
+    the checkpoint's (``saved_training``: the ``training`` section of its ``config.yaml``) so that the learning rate of
+    the next step does: ``training.max_steps`` raised under a cosine or linear decay (the decay starts over from a
+    higher rate), another warm-up or floor. The config's schedule is used, as documented; it jumped without a word.
+    None when the rate is the same, or the checkpoint does not say."""
+    from .loop import lr_at
+
+    changed = {k: saved_training[k] for k in _SCHEDULE if k in saved_training and saved_training[k] != getattr(optim, k)}
+    if not changed:
+        return None
+    was = {**changed, **({"learning_rate": saved_training["learning_rate"]} if "learning_rate" in saved_training else {})}
+    try:
+        theirs = dataclasses.replace(optim, **was)  # checked as a config is: a damaged value says nothing
+    except (TypeError, ValueError):
+        return None
+    ours_lr, their_lr = lr_at(step, optim), lr_at(step, theirs)
+    if math.isclose(ours_lr, their_lr, rel_tol=1e-9, abs_tol=0.0):
+        return None
+    settings = ", ".join(f"training.{k} {v} -> {getattr(optim, k)}" for k, v in changed.items())
+    return (f"note: resuming with another learning-rate schedule than the checkpoint's ({settings}): step {step + 1} "
+            f"trains at learning rate {ours_lr:.3g}, where the checkpoint's schedule was at {their_lr:.3g} (the "
+            "config's schedule is used)")
