@@ -28,7 +28,7 @@ def test_raising_max_steps_under_a_cosine_decay_is_said_with_the_learning_rate_u
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     lr3 = next(r["lr"] for r in rows if r["step"] == 3)  # the config's schedule: step 3 of 4
     assert (f"note: resuming with another learning-rate schedule than the checkpoint's (training.max_steps 2 -> 4): "
-            f"step 3 trains at learning rate {lr3:.3g}, where the checkpoint's schedule was at 0") in resumed.output
+            f"step 3 trains at learning rate {lr3:.3g}, where the checkpoint's schedule is at 0") in resumed.output
 
 
 def test_a_schedule_giving_the_same_rate_says_nothing():
@@ -41,4 +41,6 @@ def test_a_schedule_giving_the_same_rate_says_nothing():
     warm = load_config(TINY, ["training.lr_warmup_steps=100"], kind="genxd").training
     note = schedule_change_note({"lr_warmup_steps": 0}, warm, 10)
     assert note is not None and "training.lr_warmup_steps 0 -> 100" in note
-    assert f"step 11 trains at learning rate {lr_at(10, warm):.3g}, where the checkpoint's schedule was at 0.001" in note
+    assert f"step 11 trains at learning rate {lr_at(10, warm):.3g}, where the checkpoint's schedule is at 0.001" in note
+    # another learning rate alone is the other note's (global batch, learning rate, ...), not this one's
+    assert schedule_change_note({"max_steps": 10, "learning_rate": 0.5}, constant, 10) is None

@@ -76,9 +76,8 @@ def schedule_change_note(saved_training: dict[str, Any], optim: Any, step: int) 
     changed = {k: saved_training[k] for k in _SCHEDULE if k in saved_training and saved_training[k] != getattr(optim, k)}
     if not changed:
         return None
-    was = {**changed, **({"learning_rate": saved_training["learning_rate"]} if "learning_rate" in saved_training else {})}
-    try:
-        theirs = dataclasses.replace(optim, **was)  # checked as a config is: a damaged value says nothing
+    try:  # at this run's learning rate (another one is said in the note on other settings)
+        theirs = dataclasses.replace(optim, **changed)  # checked as a config is: a damaged value says nothing
     except (TypeError, ValueError):
         return None
     ours_lr, their_lr = lr_at(step, optim), lr_at(step, theirs)
@@ -86,5 +85,5 @@ def schedule_change_note(saved_training: dict[str, Any], optim: Any, step: int) 
         return None
     settings = ", ".join(f"training.{k} {v} -> {getattr(optim, k)}" for k, v in changed.items())
     return (f"note: resuming with another learning-rate schedule than the checkpoint's ({settings}): step {step + 1} "
-            f"trains at learning rate {ours_lr:.3g}, where the checkpoint's schedule was at {their_lr:.3g} (the "
+            f"trains at learning rate {ours_lr:.3g}, where the checkpoint's schedule is at {their_lr:.3g} (the "
             "config's schedule is used)")
