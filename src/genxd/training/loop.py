@@ -47,6 +47,7 @@ from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 from .optimizer_settings import keep_optimizer_settings, optimizer_kind_error, schedule_change_note
 from .optional_packages import optional_package_error
+from .resume_notes import changed_settings_note
 from .run_lock import RunFolderLock, in_use_error
 from .run_outputs import _drop_rows_after, remove_run_outputs, remove_unfinished_checkpoints
 from .launched_exit import keep_until_exit
@@ -377,7 +378,9 @@ class TrainingRun(RunStops):
             raise ValueError(f"{path} is a {state.get('kind')!r} checkpoint, this is a {self.kind!r} run")
         if (mismatch := optimizer_kind_error(path, config_section(saved, "training"), self.optim.use_8bit_adam)):
             raise mismatch  # before its state is loaded: the first step failed with a KeyError traceback
-        self._note_changed_settings(state, config_section(saved, "data"))
+        if (note := changed_settings_note(state, config_section(saved, "data"), self.config.data, self.global_batch,
+                                          self.data_items, self.optim.learning_rate, self.seed)) is not None:
+            self.print(note)
         check_state_archives(path / "accelerate_state")  # before torch.load inflates any of them
         try:
             self.accelerator.load_state(str(path / "accelerate_state"))
@@ -390,25 +393,6 @@ class TrainingRun(RunStops):
         self.print(f"resumed from {path} (step {step})")
         self._resumed_step = step
         return step
-
-    def _note_changed_settings(self, state: dict[str, Any], data: dict[str, Any]) -> None:
-        """One note listing what differs from the checkpoint's run (global batch, data items, learning rate, seed from
-        its ``training_state.json``; frames per clip and frame size from the ``data`` section of its ``config.yaml``):
-        valid, but the run no longer continues the same training (the data stream continues at step x new batch)."""
-        ours = self.config.data
-        now = {"global batch": self.global_batch, "data items": self.data_items,
-               "learning rate": self.optim.learning_rate, "frames per clip": ours.num_frames,
-               "frame size": f"{ours.height}x{ours.width or ours.height}", "seed": self.seed}
-        height, width = data.get("height"), data.get("width") or data.get("height")
-        was = {"global batch": state.get("global_batch"), "data items": state.get("data_items"),
-               "learning rate": state.get("learning_rate"), "frames per clip": data.get("num_frames"),
-               "frame size": f"{height}x{width}" if isinstance(height, int) and isinstance(width, int) else None,
-               "seed": state.get("seed")}  # another data order and other noise from here (docs/training.md, Determinism)
-        changed = [f"{k} {_shown(was[k])} -> {_shown(now[k])}" for k in now
-                   if isinstance(was[k], (int, float, str)) and now[k] is not None and was[k] != now[k]]
-        if changed:
-            self.print(f"note: resuming with other settings than the checkpoint's: {', '.join(changed)} (the data "
-                       "stream continues at step x new global batch)")
 
     def resume(self, ema: Any | None = None, optimizer: torch.optim.Optimizer | None = None) -> int:
         """The optimiser step to start from: 0, or the resumed checkpoint's (accelerate state restored, and the
@@ -580,11 +564,6 @@ class TrainingRun(RunStops):
         if self.tensorboard and self.is_main:
             self.close_trackers()
         keep_until_exit(self.accelerator)
-
-
-def _shown(value: Any) -> str:
-    """A setting's value in a note: numbers as ``:g``."""
-    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 def _flat_scalars(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
