@@ -1,11 +1,12 @@
 """What a resumed run says of the settings it has otherwise than the checkpoint's run: valid, used, but the run no
-longer continues the same training (:func:`changed_settings_note`)."""
+longer continues the same training (:func:`changed_settings_note`), or a model that is not the checkpoint's model
+(:func:`model_change_note`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["changed_settings_note"]
+__all__ = ["changed_settings_note", "model_change_note"]
 
 
 def _shown(value: Any) -> str:
@@ -33,3 +34,28 @@ def changed_settings_note(state: dict[str, Any], saved_data: dict[str, Any], dat
         return None
     return (f"note: resuming with other settings than the checkpoint's: {', '.join(changed)} (the data stream "
             "continues at step x new global batch)")
+
+
+def _leaves(config: Any, prefix: str) -> dict[str, Any]:
+    """The settings of a config section as ``{"model.unet.num_attention_heads": 1, ...}`` (lists as values)."""
+    if not isinstance(config, dict):
+        return {prefix: config}
+    found: dict[str, Any] = {}
+    for key, value in config.items():
+        found.update(_leaves(value, f"{prefix}.{key}"))
+    return found
+
+
+def model_change_note(saved: dict[str, Any], current: dict[str, Any], section: str) -> str | None:
+    """The note for a run whose model settings (``section``: ``model`` for ``genxd train``, ``vae`` for ``genxd
+    train-vae``) differ from those of the checkpoint it resumed (``saved``: its ``config.yaml``; ``current``: this
+    run's config as a dict) where its weights still fit (another size is refused as they are loaded): another number of
+    attention heads splits the same weights otherwise, another ``model.vae.pretrained`` is another frozen VAE, so
+    other latents. Used, as the checkpoint's weights load; they were without a word. Settings one of the two configs
+    does not have (a checkpoint of an earlier genxd) are not compared. None when none differs."""
+    was, now = _leaves(saved.get(section), section), _leaves(current.get(section), section)
+    changed = [f"{key} {was[key]} -> {now[key]}" for key in now if key in was and was[key] != now[key]]
+    if not changed:
+        return None
+    return (f"note: resuming with other {section} settings than the checkpoint's: {', '.join(changed)} (its weights "
+            "are loaded into the model this config makes)")
