@@ -161,3 +161,36 @@ def test_an_item_that_cannot_be_read_in_the_middle_of_an_accumulated_step_saves_
         return [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
 
     assert losses(out) == pytest.approx(losses(clean), rel=1e-5)
+
+
+def test_sigterm_to_python_m_genxd_training_saves_the_step_in_progress(tmp_path):
+    """``python -m genxd.training`` (what ``accelerate launch -m`` starts) called the typer app without the command's
+    start, so SIGTERM (a job scheduler's stop) kept Python's default: the process died at once, exit 143 without a
+    line, the steps since the last checkpoint lost. It now starts as ``genxd`` does: the step ends, is saved, said."""
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "genxd.training", "train", str(TINY), f"output_dir={out}", *QUIET, "--cpu",
+         "training.max_steps=100000", "data.datasets.0.length=4"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""})
+    try:
+        deadline = time.monotonic() + 120
+        metrics = out / "metrics.jsonl"
+        while not (metrics.is_file() and metrics.read_text().count("\n") >= 2):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0]
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, output
+    saved = list_checkpoints(out / "checkpoints")
+    assert len(saved) == 1, output
+    step = json.loads((saved[0] / "training_state.json").read_text())["step"]
+    assert step >= 2 and f"interrupted at step {step}: checkpoint saved" in output, output

@@ -33,8 +33,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def main() -> None:
-    """Console entry point."""
+def main(prog_name: str | None = None) -> None:
+    """Console entry point (``prog_name``: the command's name in its usage lines; None: as it was started)."""
     from .closed_streams import discard_closed_streams, stdout_read_only
     from .early_interrupt import end_quiet_start
     from .process_exit import interrupted_exit, quiet_exit_after_freeze, stop_cleanly_on_sigterm
@@ -52,7 +52,7 @@ def main() -> None:
         end_quiet_start()  # KeyboardInterrupt from here on, handled below (before: cli.early_interrupt)
         from .root import app
 
-        app()
+        app(prog_name=prog_name)
     except KeyboardInterrupt as exc:  # while the commands were imported or built (a command's own: run_cli)
         interrupted_exit(exc)
     finally:
