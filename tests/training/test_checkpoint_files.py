@@ -79,3 +79,17 @@ def test_a_genxd_config_saved_again_by_a_windows_editor_is_still_genxds(tmp_path
     assert foreign_config_error(tmp_path, None) is None
     (tmp_path / "config.yaml").write_text("\ufeff# my notes\n" + CONFIG_MARK + "\n")  # the mark only as line 1
     assert foreign_config_error(tmp_path, None) is not None
+
+
+def test_resuming_a_model_folder_says_how_to_start_from_it(tmp_path):
+    """A pipeline folder (what genxd generate --model reads) given to --resume: 'not a training checkpoint' alone; it
+    names the settings that start a new run from its weights (genxd train-vae: those of its VAE)."""
+    model = tmp_path / "model"
+    for part in ("unet", "vae", "scheduler"):
+        (model / part).mkdir(parents=True)
+    assert str(resume_error(str(model), False, "genxd")) == (
+        f"{model}: not a training checkpoint (no training_state.json; it is a model folder: to fine-tune from it, "
+        f"start a new run with model.init=genxd model.pretrained={model})")
+    assert str(resume_error(str(model), False, "vae")).endswith(
+        f"it is a model folder: to train on from its VAE, start a new run with vae.pretrained={model})")
+    assert str(resume_error(str(tmp_path), False, "genxd")) == f"{tmp_path}: not a training checkpoint (no training_state.json)"

@@ -229,9 +229,23 @@ def resume_error(resume: str | None, overwrite: bool, kind: str | None = None) -
         # a run folder (or its checkpoints/) given for one of its checkpoints, or a part of one: name the checkpoint
         inside = list_checkpoints(path / "checkpoints") or list_checkpoints(path)
         hint = f"; it holds checkpoints, the newest {inside[-1]}" if inside else \
-            f"; it is a part of the checkpoint {path.parent}" if (path.parent / "training_state.json").is_file() else ""
+            f"; it is a part of the checkpoint {path.parent}" if (path.parent / "training_state.json").is_file() else \
+            _model_folder_hint(path, kind)
         return FileNotFoundError(f"{resume}: not a training checkpoint (no training_state.json{hint})")
     return other_kind_error(path, kind) if kind is not None else None
+
+
+def _model_folder_hint(path: Path, kind: str | None) -> str:
+    """For ``--resume`` of a model folder (a pipeline's ``unet/ vae/ scheduler/``, a VAE's ``vae/`` or its
+    ``config.json``) with no training state: how to start from its weights instead (a new run, step 0); else ``""``.
+    It was 'not a training checkpoint' alone."""
+    from ..checkpoint_folders import COMPONENTS
+
+    if kind != "vae" and all((path / c).is_dir() for c in COMPONENTS):
+        return f"; it is a model folder: to fine-tune from it, start a new run with model.init=genxd model.pretrained={path}"
+    if kind == "vae" and ((path / "vae").is_dir() or (path / "config.json").is_file()):
+        return f"; it is a model folder: to train on from its VAE, start a new run with vae.pretrained={path}"
+    return ""
 
 
 #: what each trainer's checkpoint is and how the other trainer can use it
