@@ -93,3 +93,22 @@ def test_resuming_a_model_folder_says_how_to_start_from_it(tmp_path):
     assert str(resume_error(str(model), False, "vae")).endswith(
         f"it is a model folder: to train on from its VAE, start a new run with vae.pretrained={model})")
     assert str(resume_error(str(tmp_path), False, "genxd")) == f"{tmp_path}: not a training checkpoint (no training_state.json)"
+
+
+def test_resume_takes_a_run_folders_checkpoints_latest_as_its_newest_checkpoint(tmp_path):
+    """RUN/checkpoints/latest, as genxd generate --model and model.pretrained take it: the newest complete checkpoint
+    (it was 'no such checkpoint folder'); none there is said as such."""
+    from genxd.training.checkpoint_files import resume_path
+
+    run = tmp_path / "run"
+    assert str(resume_error(str(run / "checkpoints" / "latest"), False, "genxd")) == (
+        f"{run / 'checkpoints' / 'latest'}: no such checkpoint folder")
+    (run / "checkpoints").mkdir(parents=True)
+    assert str(resume_error(str(run / "checkpoints" / "latest"), False, "genxd")) == (
+        f"{run / 'checkpoints' / 'latest'}: no checkpoint in {run / 'checkpoints'} to take as the latest")
+    for step in (9, 10):
+        checkpoint_folder(run, step)
+    (run / "checkpoints" / "checkpoint-0000011").mkdir()  # cut short: no training_state.json
+    assert resume_path(str(run / "checkpoints" / "latest")) == run / "checkpoints" / "checkpoint-0000010"
+    assert resume_error(str(run / "checkpoints" / "latest"), False, None) is None
+    assert resume_path(str(run / "checkpoints" / "checkpoint-0000009")) == run / "checkpoints" / "checkpoint-0000009"

@@ -19,7 +19,7 @@ from ..validation import arg, is_cli, overwrite_hint, text_setting
 
 __all__ = ["CHECKPOINT_PREFIX", "CONFIG_MARK", "list_checkpoints", "is_step_checkpoint", "remove_checkpoint", "set_aside_path",
            "publish_checkpoint", "restore_set_aside", "existing_run_error", "output_dir_error",
-           "resume_error", "other_kind_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
+           "resume_path", "resume_error", "other_kind_error", "no_checkpoint_note", "foreign_config_error", "damaged_checkpoint_error",
            "incomplete_checkpoints_note", "resume_setting", "pretrained_error", "check_state_archives",
            "saved_config", "config_section", "kept_no_ema", "state_dict_mismatch"]
 
@@ -206,6 +206,16 @@ def output_dir_error(output_dir: str | os.PathLike) -> OSError | None:
     return None
 
 
+def resume_path(resume: str) -> Path:
+    """The checkpoint folder ``--resume`` names: ``resume`` itself, or for ``FOLDER/latest`` where no such folder
+    exists the newest complete checkpoint in ``FOLDER`` (``RUN/checkpoints/latest``, as ``genxd generate --model``
+    and ``model.pretrained`` take it; it was 'no such checkpoint folder'); ``FOLDER/latest`` when there is none."""
+    path = Path(resume)
+    if path.name == "latest" and not os.path.lexists(path) and (found := list_checkpoints(path.parent)):
+        return found[-1]
+    return path
+
+
 def resume_error(resume: str | None, overwrite: bool, kind: str | None = None) -> Exception | None:
     """The error for a ``--resume`` value that cannot be resumed from (with ``overwrite``: they contradict; with
     ``kind``, the resuming trainer's: a checkpoint of the other trainer, :func:`other_kind_error`), else None.
@@ -219,7 +229,9 @@ def resume_error(resume: str | None, overwrite: bool, kind: str | None = None) -
         return None
     if not resume.strip():
         return ValueError(f"{arg('resume')} is empty: pass 'latest' or a checkpoint folder")
-    path = Path(resume)
+    path = resume_path(resume)
+    if path.name == "latest" and not path.exists() and path.parent.is_dir():
+        return FileNotFoundError(f"{resume}: no checkpoint in {path.parent} to take as the latest")
     if not path.exists():
         close = " (did you mean 'latest'?)" if close_matches_note([resume.lower()], ["latest"]) else ""
         return FileNotFoundError(f"{resume}: no such checkpoint folder{close}")

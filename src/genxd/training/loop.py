@@ -41,7 +41,7 @@ from ..utils.shared_work import mark_work_shared
 from .checkpoint_files import (CHECKPOINT_PREFIX, CONFIG_MARK, check_state_archives, damaged_checkpoint_error,
                                existing_run_error, foreign_config_error, incomplete_checkpoints_note, is_step_checkpoint,
                                list_checkpoints, no_checkpoint_note, other_kind_error, pretrained_error, publish_checkpoint,
-                               remove_checkpoint, restore_set_aside, resume_error, resume_setting, saved_config,
+                               remove_checkpoint, restore_set_aside, resume_error, resume_path, resume_setting, saved_config,
                                config_section, kept_no_ema, state_dict_mismatch)
 from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
@@ -364,7 +364,7 @@ class TrainingRun(RunStops):
             return existing[-1] if existing else None
         if (not_checkpoint := resume_error(resume, overwrite, self.kind)) is not None:
             raise not_checkpoint  # no folder, or one that is not a checkpoint (said as genxd train says it)
-        return Path(resume)
+        return resume_path(resume)  # RUN/checkpoints/latest: its newest checkpoint
 
     def load(self, path: Path, saved: dict[str, Any]) -> int:
         """Restore the accelerate state of checkpoint ``path`` (``saved``: its :func:`saved_config`); its step."""
