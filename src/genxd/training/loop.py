@@ -47,7 +47,7 @@ from .config import CheckpointConfig, LoggingConfig, OptimConfig, config_to_dict
 from .interrupts import StepBoundaryInterrupts
 from .optimizer_settings import keep_optimizer_settings, optimizer_kind_error, schedule_change_note
 from .optional_packages import optional_package_error
-from .resume_notes import changed_settings_note, model_change_note
+from .resume_notes import changed_settings_note, model_change_note, training_change_note
 from .run_lock import RunFolderLock, in_use_error
 from .run_outputs import _drop_rows_after, remove_run_outputs, remove_unfinished_checkpoints
 from .launched_exit import keep_until_exit
@@ -390,8 +390,11 @@ class TrainingRun(RunStops):
                 raise damaged_checkpoint_error(path, "accelerate_state", exc) from None
             raise ValueError(f"{path}: the checkpoint's model does not match the config (e.g. {example}); resume with "
                              "the settings it was trained with, or start a new output_dir") from None
-        if (note := model_change_note(saved, config_to_dict(self.config), "vae" if self.kind == "vae" else "model")):
-            self.print(note)  # the weights fit (another size is refused above): used, as they load
+        current = config_to_dict(self.config)  # the weights fit (another size is refused above): used, as they load
+        for note in (model_change_note(saved, current, "vae" if self.kind == "vae" else "model"),
+                     training_change_note(saved, current)):
+            if note is not None:
+                self.print(note)
         self.print(f"resumed from {path} (step {step})")
         self._resumed_step = step
         return step
