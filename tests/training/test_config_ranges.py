@@ -37,6 +37,11 @@ from .conftest import TINY, TINY_VAE
     ("training.adam_beta2=1", "training.adam_beta2 must be in [0, 1), got 1.0"),
     ("training.adam_epsilon=0", "training.adam_epsilon must be > 0, got 0.0"),
     ("training.weight_decay=-1", "training.weight_decay must be >= 0, got -1.0"),
+    # a MemoryError / 'int too big to convert' traceback once the model was built
+    ("training.batch_size=99999999999", "training.batch_size must be at most 65536 (clips per process in one "
+                                        "micro-batch, held in memory together), got 99999999999"),
+    ("training.gradient_accumulation_steps=99999999999999999999", "training.gradient_accumulation_steps must be at "
+     "most 65536 (micro-batches per optimiser step), got 99999999999999999999"),
     ("training.max_grad_norm=-1", "training.max_grad_norm must be >= 0 (0: no clipping), got -1.0"),  # no clipping
     # refused only when the data was built, naming no setting: "length must be >= 1, got 0"
     ("data.length=0", "data.length must be >= 1 or null, got 0"),
@@ -57,7 +62,7 @@ def test_a_setting_out_of_range_is_refused_when_read(override, message, config, 
                                       "validation.fps=0.5", "validation.fps=0.01", "validation.fps=1000", "training.min_lr_ratio=1", "training.adam_beta2=0",
                                       "validation.guidance_scale=1", "validation.guidance_scale=100", "validation.seed=0",
                                       "validation.seed=9223372036854775807",
-                                      "training.weight_decay=0", "training.max_grad_norm=0", "training.lr_warmup_steps=0", "data.length=1",
+                                      "training.weight_decay=0", "training.max_grad_norm=0", "training.batch_size=65536", "training.lr_warmup_steps=0", "data.length=1",
                                       "data.height=8", "data.width=8", "logging.every_steps=0"])
 def test_the_edges_of_the_ranges_are_kept(override):
     load_config(TINY, [override])

@@ -180,6 +180,11 @@ class EMAConfig:
             raise ValueError(f"ema.start_step must be >= 0, got {self.start_step}")
 
 
+#: the most clips per process in one micro-batch, and micro-batches per step (``training.batch_size``,
+#: ``gradient_accumulation_steps``)
+MAX_BATCH = 65536
+
+
 @dataclass
 class OptimConfig:
     """Optimisation (per-device batch; global batch = batch_size x processes x accumulation).
@@ -221,6 +226,12 @@ class OptimConfig:
             value = getattr(self, name)
             if value < least:
                 raise ValueError(f"training.{name} must be an integer >= {least}, got {value!r}")
+        # a huge one failed only once the model was built: a MemoryError or 'int too big to convert' traceback
+        for name, most, what in (("batch_size", MAX_BATCH, "clips per process in one micro-batch, held in memory "
+                                                            "together"),
+                                 ("gradient_accumulation_steps", MAX_BATCH, "micro-batches per optimiser step")):
+            if getattr(self, name) > most:
+                raise ValueError(f"training.{name} must be at most {most} ({what}), got {getattr(self, name)}")
         if self.learning_rate <= 0:
             raise ValueError(f"training.learning_rate must be > 0, got {self.learning_rate}")
         if self.lr_warmup_steps < 0:
