@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 from typing import Any, Iterator
 
 
@@ -86,9 +87,23 @@ def overwrite_hint(verb: str = "use", them: bool = False, purpose: str | None = 
     return f"{verb} --overwrite to {purpose}" if is_cli() else f"pass overwrite=True to {purpose}"
 
 
+#: what torch's CPU allocator says when the machine's memory runs out (a RuntimeError, not an OutOfMemoryError), and
+#: the size it asked for
+_CPU_ALLOCATOR = "DefaultCPUAllocator: can't allocate memory"
+_CPU_ASKED = re.compile(r"tried to allocate (\d+) bytes")
+
+
 def out_of_memory_message(exc: BaseException, advice: str = "") -> str:
-    """torch's out-of-memory paragraph as one line: what ran out (and how much was asked for), then ``advice``."""
-    sentences = " ".join(str(exc).split()).split(". ")
+    """torch's out-of-memory paragraph as one line: what ran out (and how much was asked for), then ``advice``; for
+    the CPU's memory ``out of CPU memory (tried to allocate 3.5 GiB)``, for Python's ``MemoryError`` ``out of
+    memory``."""
+    text = " ".join(str(exc).split())
+    if _CPU_ALLOCATOR in text or isinstance(exc, MemoryError):
+        asked = _CPU_ASKED.search(text)
+        what = f"out of {'CPU ' if _CPU_ALLOCATOR in text else ''}memory" + (
+            f" (tried to allocate {int(asked.group(1)) / 2**30:,.1f} GiB)" if asked else "")
+        return f"{what}: {advice}" if advice else what
+    sentences = text.split(". ")
     kept = sentences[:2] if len(sentences) > 1 and sentences[1].startswith("Tried to allocate") else sentences[:1]
     what = " (".join(s.rstrip(".") for s in kept) + (")" if len(kept) > 1 else "")
     what = what.replace("(Tried", "(tried") or "out of memory"
@@ -96,8 +111,12 @@ def out_of_memory_message(exc: BaseException, advice: str = "") -> str:
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """True for ``torch.OutOfMemoryError`` (by name: this module does not import torch)."""
-    return any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__)
+    """True for ``torch.OutOfMemoryError`` (by name: this module does not import torch), for torch's CPU allocator
+    failing (a RuntimeError: ``DefaultCPUAllocator: can't allocate memory``, which every command showed as a
+    traceback) and for Python's ``MemoryError``."""
+    if isinstance(exc, MemoryError) or any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__):
+        return True
+    return isinstance(exc, RuntimeError) and _CPU_ALLOCATOR in str(exc)
 
 
 def switch_hint(name: str) -> str:

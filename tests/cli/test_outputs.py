@@ -432,6 +432,24 @@ def test_running_out_of_gpu_memory_is_one_line_naming_what_to_change():
                              "decode_chunk or resolution")
 
 
+def test_running_out_of_cpu_memory_is_one_line(tmp_path, monkeypatch):
+    """torch's CPU allocator says it ran out in a RuntimeError ('[enforce fail at alloc_cpu.cpp:127] err == 0.
+    DefaultCPUAllocator: can't allocate memory: ...'), not an OutOfMemoryError: generate stopped with a traceback
+    (as every command did). Now the input fails in one line saying so, with the size asked for."""
+    from .fake_model import FakePipe
+
+    def out_of_memory(self, *args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 3758096384 bytes. Error code 12 (Cannot allocate memory)")
+
+    use_fake_model(monkeypatch)
+    monkeypatch.setattr(FakePipe, "__call__", out_of_memory)
+    res = _gen([_png(tmp_path / "a.png"), "-o", tmp_path / "out", "--frames", "4"])
+    assert res.exit_code != 0 and "Traceback" not in res.output, res.output
+    assert "out of CPU memory (tried to allocate 3.5 GiB): try --offload model" in res.stderr, res.stderr
+    assert "enforce fail" not in res.stderr and "alloc_cpu" not in res.stderr
+
+
 @pytest.mark.cuda
 def test_out_of_gpu_memory_while_loading_is_one_line(tmp_path):
     """On a GPU held to about 1 MB, ``genxd generate --device cuda`` runs out of memory while loading the model:
