@@ -3,6 +3,7 @@ generation along a path whose frame times are not evenly spaced."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import warnings
 from pathlib import Path
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 import genxd
 import genxd.api
-from genxd.cameras import save_camera_json, trajectories
+from genxd.cameras import c2w_to_w2c, save_camera_json, trajectories
 from genxd.cameras.colmap import write_colmap_model
 from genxd.cli import app
 from genxd.validation import GenXDWarning
@@ -318,3 +319,22 @@ def test_a_camera_file_whose_times_run_backwards_in_4d_mode_is_warned_about(tmp_
     assert uneven_time_steps(torch.tensor([1.0, 0.6667, 0.3333, 0.0])) is None
     assert uneven_time_steps(torch.tensor([0.0, 0.3333, 0.6667, 1.0])) is None
     assert uneven_time_steps(torch.tensor([1.0, 0.9, 0.3, 0.0])) == pytest.approx((-0.6, -0.1))
+
+
+def test_a_focal_length_a_camera_file_does_not_take_is_warned_about(tmp_path, no_model):
+    """``--focal 3 --camera cams.json`` (a file with its own intrinsics) generated with the file's focal length and
+    recorded it in cameras.json, dropping --focal without a word (the generate review, session 59); only a file
+    without intrinsics (a w2c list) takes it, and there it says nothing."""
+    c2w, K = trajectories.orbit(num_frames=8)
+    with_intrinsics = tmp_path / "cams.json"
+    save_camera_json(with_intrinsics, c2w, K, 64, 64)
+    lines = [w for w in _cli_warnings(tmp_path, "--camera", with_intrinsics, "--focal", "3") if "--focal" in w]
+    assert lines == [f"genxd: warning: --focal 3 is not used: the camera path {with_intrinsics} sets the intrinsics "
+                     "(it takes --focal only for a file without intrinsics, such as a w2c list)"]
+    said = [w for w in _python_warnings(tmp_path, camera=with_intrinsics, focal=3.0) if "not used" in w]
+    assert said == [f"focal 3 is not used: the camera path {with_intrinsics} sets the intrinsics (it takes focal only "
+                    "for a file without intrinsics, such as a w2c list)"]
+    poses_only = tmp_path / "w2c.json"
+    poses_only.write_text(json.dumps([c2w_to_w2c(m)[:3].tolist() for m in c2w]))
+    assert not [w for w in _python_warnings(tmp_path, camera=poses_only, focal=3.0) if "focal" in w]
+    assert not [w for w in _python_warnings(tmp_path, camera=with_intrinsics) if "focal" in w]

@@ -30,7 +30,8 @@ from . import fewshot as _fewshot_rules  # noqa: F401 - loaded now, so genxd.few
 from . import validation as v
 from .camera_arguments import (backward_times_warning, camera_label, camera_path_of, camera_trajectory,  # noqa: F401
                                file_scale_warning, preset_beside_a_path_warning, frame_cameras, single_time_warning,
-                               still_camera_warning, uneven_times_warning, unused_camera_settings, video_camera_path)
+                               still_camera_warning, uneven_times_warning, unused_camera_settings, unused_focal_warning,
+                               video_camera_path)
 from .cameras import CameraPath
 from .cameras.trajectories import PRESET_SCENE_DEPTH
 from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULTS, RELEASED_TRAINED,  # noqa: F401
@@ -215,6 +216,8 @@ def generate_scenes(
             v.warn(f"{v.arg('num_frames')} {s.num_frames} is not used: {source} has {num_frames} cameras")
         for unused in unused_camera_settings(s, from_file is not None or clip_cameras is not None):
             v.warn(unused)
+        if (focal_unused := unused_focal_warning(s, from_file)) is not None:
+            v.warn(focal_unused)
         for unused in (unused_window_settings(long_settings, num_frames) if plan is None else []):
             v.warn(unused)
         if s.camera_from_video is None and (shadowed := preset_beside_a_path_warning(s.camera)) is not None:

@@ -101,6 +101,16 @@ def unused_camera_settings(s: "GenerateSettings", from_file: bool) -> list[str]:
             for name in given if name not in takes]
 
 
+def unused_focal_warning(s: "GenerateSettings", from_file: CameraPath | None) -> str | None:
+    """The warning for ``focal`` given with a camera file / folder (or a :class:`~genxd.cameras.CameraPath`) that
+    carries its own intrinsics: only a file without intrinsics (a w2c list) takes it; it was dropped without a word.
+    None otherwise (a preset, a file without intrinsics, no ``focal``)."""
+    if s.focal is None or from_file is None or not from_file.intrinsics_known:
+        return None
+    return (f"{v.arg('focal')} {s.focal:g} is not used: the camera path {camera_label(s.camera)} sets the intrinsics "
+            f"(it takes {v.arg('focal')} only for a file without intrinsics, such as a w2c list)")
+
+
 def camera_label(camera: str | Path | CameraPath) -> str:
     """How messages and ``meta.json`` name a camera argument: the preset name or file path, or for a
     :class:`~genxd.cameras.CameraPath` object ``<CameraPath of N cameras>`` (its repr prints every matrix)."""
@@ -163,7 +173,7 @@ def video_camera_path(clip_cameras, s: "GenerateSettings", num_frames: int, foca
     return vp.path.c2w, vp.path.K, vp.path.times, files
 
 
-__all__ = ["FrameCameras", "frame_cameras", "camera_trajectory", "unused_camera_settings", "camera_label", "camera_path_of", "video_camera_path",
+__all__ = ["FrameCameras", "frame_cameras", "camera_trajectory", "unused_camera_settings", "unused_focal_warning", "camera_label", "camera_path_of", "video_camera_path",
            "preset_beside_a_path_warning"]
 
 
