@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from . import validation as v
-from .camera_presets import unknown_camera_message
+from .camera_presets import missing_camera_error
 from .cameras import CameraPath, read_camera_path, trajectories
 from .cameras.reader import perspective_only
 from .utils.json_text import json_text
@@ -129,9 +129,9 @@ def camera_path_of(camera: str | Path | CameraPath, focal: float | None = None) 
     path = Path(name)
     if path.exists():
         return perspective_only(read_camera_path(path, default_focal=focal))  # its K is the frames'
-    if isinstance(camera, Path) or path.suffix or "/" in name or os.sep in name:
+    if isinstance(camera, Path):
         raise FileNotFoundError(f"{path}: camera file or folder not found")
-    raise v.InvalidValue(unknown_camera_message(name, trajectories.PRESETS))  # 'orbi', 'Orbit': the preset meant
+    raise missing_camera_error(name, trajectories.PRESETS)  # 'cams.jsn': not found; 'orbi', 'Orbit': the preset meant
 
 
 def preset_beside_a_path_warning(camera: str | Path | CameraPath) -> str | None:

@@ -9,11 +9,13 @@ The presets themselves are :data:`genxd.cameras.trajectories.PRESETS` (that modu
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Iterable
 
 from .caller_style import arg
 
-__all__ = ["CAMERA_PRESETS", "unknown_camera_message"]
+__all__ = ["CAMERA_PRESETS", "unknown_camera_message", "missing_camera_error"]
 
 #: ``genxd.cameras.trajectories.PRESETS``' names, in its order (the help lists them so; refusals sort them)
 CAMERA_PRESETS = ("orbit", "forward", "spiral", "dolly", "zoom", "pan", "static")
@@ -30,3 +32,17 @@ def unknown_camera_message(camera: str, presets: Iterable[str] = CAMERA_PRESETS)
     names = sorted(presets)
     return (f"{arg('camera')} must be one of {', '.join(names)} or a camera file / folder, got {camera!r}"
             f"{close_name_note(camera, names)}")
+
+
+def missing_camera_error(camera: str, presets: Iterable[str] = CAMERA_PRESETS) -> Exception:
+    """The error for a camera argument that is neither one of ``presets`` nor an existing file / folder: one written
+    as a path (a suffix, a ``/``: ``cams.jsn``, ``poses/``) is a camera file not found (FileNotFoundError
+    ``PATH: camera file or folder not found``), any other name an unknown preset (:func:`unknown_camera_message`,
+    a :class:`genxd.validation.InvalidValue`). ``genxd generate``'s early check and :func:`genxd.generate`'s own
+    check refuse it so, in the same words."""
+    from .validation import InvalidValue
+
+    path = Path(camera)
+    if path.suffix or "/" in camera or os.sep in camera:
+        return FileNotFoundError(f"{path}: camera file or folder not found")
+    return InvalidValue(unknown_camera_message(camera, presets))

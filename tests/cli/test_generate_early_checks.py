@@ -30,6 +30,11 @@ def test_the_early_preset_names_are_the_trajectories():
                              "file / folder, got 'orbitt' (did you mean 'orbit'?)"),
     (["--camera", "circle"], "--camera must be one of dolly, forward, orbit, pan, spiral, static, zoom or a camera "
                              "file / folder, got 'circle'"),  # close to none: the list alone
+    # written as a path: a camera file not found, in the words of genxd.generate's own check (it said "--camera must be
+    # one of dolly, ... or a camera file / folder, got 'cams.jsn'" here, then "cams.jsn: camera file or folder not
+    # found" from Python; the generate review, session 59)
+    (["--camera", "{folder}/cams.jsn"], "{folder}/cams.jsn: camera file or folder not found"),
+    (["--camera", "poses/"], "poses: camera file or folder not found"),
     (["-o", "{readme}"], "output folder (--out) {readme} exists and is not a folder"),
     (["--summary", "{folder}"], "summary file (--summary) {folder} is a folder; give a file name"),
 ])
@@ -74,3 +79,18 @@ def test_a_misspelt_preset_is_named_by_the_python_api_too(camera, close):
     message = str(caught.value)
     assert message.startswith("camera must be one of ") and f"got {camera!r}" in message
     assert message.endswith(f"(did you mean {close!r}?)" if close else f"got {camera!r}"), message
+
+
+@pytest.mark.parametrize("camera", ["cams.jsn", "poses/", "./orbit", "sub/orbit"])
+def test_a_missing_camera_file_is_refused_in_the_same_words_early_and_by_the_python_api(tmp_path, monkeypatch,
+                                                                                        camera):
+    """The command line's early check (before the model code is imported) and genxd.generate's own check
+    (genxd.camera_arguments.camera_path_of) refuse a missing camera file alike."""
+    from genxd.camera_arguments import camera_path_of
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as by_python:
+        camera_path_of(camera)
+    res = runner.invoke(app, ["generate", str(EXAMPLE), "-o", "out", "--camera", camera])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.splitlines() == [f"genxd: error: {by_python.value}"]

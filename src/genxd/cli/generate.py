@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, List, Optional, overload
 import typer
 
 from .. import validation as v
-from ..camera_presets import CAMERA_PRESETS, unknown_camera_message
+from ..camera_presets import CAMERA_PRESETS, missing_camera_error
 from ..utils.paths import reachable
 from .common import DEFERRED_IMPORTS, UsageError, import_libraries, note, one_line, run_cli
 from .terminal_text import printed_path
@@ -129,7 +129,7 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     paths = collect_images(inputs)
     check_model_folder(model)
     if camera is not None and camera not in CAMERA_PRESETS and not reachable(camera, "camera file or folder"):
-        raise v.InvalidValue(unknown_camera_message(camera))  # the words of genxd.api's check
+        raise missing_camera_error(camera)  # the words of genxd.api's check
     check_writable_dir(out, f"output folder ({v.arg('out_dir')})")
     if summary is not None:
         check_summary_file(shard_summary(summary, shard), overwrite)
