@@ -10,7 +10,7 @@ import typer
 
 from .. import validation as v
 from ..camera_presets import CAMERA_PRESETS, missing_camera_error
-from ..utils.paths import reachable
+from ..utils.paths import reachable, require_file
 from .common import DEFERRED_IMPORTS, UsageError, import_libraries, note, one_line, run_cli
 from .terminal_text import printed_path
 from .options import (AllowPickle, Anchors, Compile, Device, Dtype, Frames, Guidance, Model, MotionStrength, Out, Overlap,
@@ -30,8 +30,7 @@ def read_input_list(path: Path) -> list[Path]:
     """
     if reachable(path, "input list") and path.is_dir():
         raise IsADirectoryError(f"{path}: the input list is a folder; give a text file (one path a line)")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such input list file")
+    require_file(path, "no such input list file")  # a pipe (`--input-list <(ls)`) or a device is no list file
     try:  # UTF-8 whatever the locale; a Windows editor's byte order mark is not part of the first path
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
