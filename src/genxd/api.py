@@ -39,7 +39,8 @@ from .checkpoints import (BUNDLED_MODEL_DIR, GENERATION_CONFIG, RELEASED_DEFAULT
                           job_settings_restored, model_info, pick_device, pick_dtype)
 from .pipelines.distributed import GenerationError, ProcessGroup, SceneResult, failed_result, write_summary_once
 from .job_setup import check_run_settings, outputs_in_step
-from .output_folders import WrittenByOthers, check_kept_inputs, input_path_entry, noting_written, output_names
+from .output_folders import (WrittenByOthers, check_inputs_kept, check_kept_inputs, input_path_entry, noting_written,
+                             output_names)
 from .scene_outputs import check_job, write_scene
 from .summary_file import check_summary_apart
 from .utils.images import (CROP_WARNING_FRACTION, Fit, crop_kept_fraction, crop_warning, load_image_uint8_sized,
@@ -264,6 +265,8 @@ def generate_scenes(
     # 3. the output folder: clean what killed runs left, refuse existing outputs unless asked
     read = [p for p in paths if not isinstance(p, MemoryImage)] + [s.camera_from_video]
     read += [s.camera] if from_file is not None and isinstance(s.camera, (str, os.PathLike)) else []
+    if summary is not None:  # --summary victim.png --overwrite replaced the photo with the job's summary
+        check_inputs_kept(summary, read, f"summary file ({v.arg('summary')})")
     todo, skipped = outputs_in_step(group, out_dir, folders, chosen, overwrite, skip_existing, read,
                                     # a kept output of another file of the same name
                                     lambda kept: check_kept_inputs(folders, kept, paths))

@@ -94,3 +94,43 @@ def test_a_missing_camera_file_is_refused_in_the_same_words_early_and_by_the_pyt
     res = runner.invoke(app, ["generate", str(EXAMPLE), "-o", "out", "--camera", camera])
     assert res.exit_code == 2, res.output
     assert res.stderr.splitlines() == [f"genxd: error: {by_python.value}"]
+
+
+def test_a_summary_file_that_is_an_input_is_refused_overwrite_or_not(tmp_path, monkeypatch):
+    """``--summary photo.png --overwrite`` (or the --camera file) replaced the input with the job's summary JSON after
+    the job (the generate review, session 59): an output is never written over what the run reads (docs/cli.md).
+    Refused before the model code is imported, and by genxd.generate_scenes before any model loads."""
+    import shutil
+
+    import genxd
+    import genxd.api
+    from genxd.cameras import save_camera_json, trajectories
+
+    photo = tmp_path / "photo.png"
+    shutil.copy(EXAMPLE, photo)
+    cams = tmp_path / "cams.json"
+    save_camera_json(cams, *trajectories.orbit(num_frames=8), 64, 64)
+    kept = {p: p.read_bytes() for p in (photo, cams)}
+
+    def no_imports(*args, **kwargs):
+        raise AssertionError("the model code was imported before the check")
+
+    with monkeypatch.context() as m:
+        m.setattr(generate_cli, "import_libraries", no_imports)
+        for summary, extra in ((photo, []), (cams, ["--camera", str(cams)])):
+            res = runner.invoke(app, ["generate", str(photo), "-o", str(tmp_path / "out"), "--summary", str(summary),
+                                      "--overwrite", *extra])
+            assert res.exit_code == 2, res.output
+            assert res.stderr.splitlines() == [
+                f"genxd: error: summary file (--summary) {summary} is the input {summary}: writing the output "
+                "replaces it, and the input with it; give another output file"]
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded before the check")
+
+    monkeypatch.setattr(genxd.api, "load_model", no_model)
+    with pytest.raises(ValueError, match=r"^summary file \(summary\) .*cams\.json is the input .*cams\.json: "):
+        genxd.generate_scenes(photo, tmp_path / "out", camera=cams, summary=cams, overwrite=True, progress=False)
+    with pytest.raises(ValueError, match=r"^summary file \(summary\) .*photo\.png is the input .*photo\.png: "):
+        genxd.generate_scenes(photo, tmp_path / "out", summary=photo, overwrite=True, progress=False)
+    assert {p: p.read_bytes() for p in kept} == kept and not (tmp_path / "out").exists()

@@ -120,7 +120,7 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     and no output folder (of the ``--shard``'s inputs) exists unless ``--overwrite`` / ``--skip-existing``. The job makes the same checks
     again; here they only make the common mistakes (a typo in a path or a name, running the same command
     twice) fail at once. Returns the image paths and their output folders' names."""
-    from ..output_folders import check_existing, output_names
+    from ..output_folders import check_existing, check_inputs_kept, output_names
     from ..utils.image_paths import collect_images
     from ..summary_file import check_summary_file
     from ..utils.io import check_writable_dir
@@ -130,9 +130,10 @@ def check_inputs_and_outputs(inputs: list[Path], out: Path, overwrite: bool, ski
     if camera is not None and camera not in CAMERA_PRESETS and not reachable(camera, "camera file or folder"):
         raise missing_camera_error(camera)  # the words of genxd.api's check
     check_writable_dir(out, f"output folder ({v.arg('out_dir')})")
+    camera_file = [camera] if camera is not None and camera not in CAMERA_PRESETS else []
     if summary is not None:
         check_summary_file(shard_summary(summary, shard), overwrite)
-    camera_file = [camera] if camera is not None and camera not in CAMERA_PRESETS else []
+        check_inputs_kept(shard_summary(summary, shard), [*paths, *camera_file], f"summary file ({v.arg('summary')})")
     from ..utils.shards import taken
 
     names = output_names(paths)  # of all inputs: an input's name is the same in every task of an array
