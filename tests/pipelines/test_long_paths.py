@@ -19,6 +19,7 @@ from genxd.pipelines.long_paths import (
     plan_temporal,
     resolve_settings,
     sample_long,
+    unused_window_settings,
 )
 
 
@@ -301,6 +302,17 @@ def test_anchors_zero_is_the_3d_default_and_accepted_in_4d():
     c2w, K = orbit(num_frames=30)
     assert make_plan("4d", c2w, K, [0], _settings(anchors=0)) == make_plan("4d", c2w, K, [0], _settings())
     assert make_plan("3d", c2w, K, [0], _settings(anchors=3)).strategy == "anchored"
+
+
+def test_a_window_larger_than_a_path_one_window_holds_is_said_unused():
+    """``--frames 4 --window 6``: the model sees the path's 4 frames, and --window was dropped without a word, where
+    --anchors / --overlap were warned about (the generate review, session 59); a window of the path's length (the
+    window made) or none says nothing."""
+    said = unused_window_settings(LongPathSettings(window=6, overlap=2), 4)
+    assert said == [f"{name} is not used: the path's 4 frames are made in one window (it shapes the windows of "
+                    "longer paths only)" for name in ("window 6", "overlap 2")]
+    assert unused_window_settings(LongPathSettings(window=4), 4) == []
+    assert unused_window_settings(LongPathSettings(), 4) == []
 
 
 def test_short_paths_are_one_window():

@@ -208,10 +208,13 @@ def plan_for(pipe: Any, defaults: dict, mode: str, c2w: Tensor, K: Tensor, input
 
 
 def unused_window_settings(settings: LongPathSettings, num_frames: int) -> list[str]:
-    """Warnings for ``anchors`` / ``overlap`` given for a path that one window holds (:func:`plan_for` gave None):
-    they only shape the windows of longer paths, and were dropped without a word."""
-    given = [(name, value) for name, value in (("anchors", settings.anchors), ("overlap", settings.overlap))
-             if value is not None and not (name == "anchors" and value == 0)]  # --anchors 0: the default plan
+    """Warnings for ``window`` (larger than the path: the model sees the path's frames), ``anchors`` / ``overlap``
+    given for a path that one window holds (:func:`plan_for` gave None): they only shape the windows of longer
+    paths, and were dropped without a word."""
+    given = [(name, value) for name, value in (("window", settings.window), ("anchors", settings.anchors),
+                                               ("overlap", settings.overlap))
+             if value is not None and not (name == "anchors" and value == 0)  # --anchors 0: the default plan
+             and not (name == "window" and value <= num_frames)]  # a window of the path's length: the one made
     return [f"{arg(name)} {value} is not used: the path's {num_frames} frames are made in one window (it shapes the "
             "windows of longer paths only)" for name, value in given]
 
