@@ -384,3 +384,37 @@ def test_a_scene_key_named_as_a_temporary_makes_a_group_folder_the_cleanup_keeps
     assert os.listdir(out) == [folder]
     assert clean_stale(out) == []  # what the next run into out does first: it deleted the group folder
     assert os.listdir(out) == [folder]
+
+
+def test_a_summary_that_is_a_file_of_the_data_folder_is_refused_overwrite_or_not(tmp_path, monkeypatch):
+    """``genxd fewshot DATA --summary DATA/index.json --overwrite`` replaced the dataset's index with the job's summary
+    after the job (found by this session's generate review). Refused before any model is read, --overwrite or not; a
+    new file in the data folder is no input and is taken."""
+    import shutil
+
+    import torch
+
+    from genxd import api
+    from genxd.data.reconfusion import write_reconfusion_scene
+    from genxd.data.synthetic import orbit_cameras
+
+    from .cli.fake_model import use_fake_model
+
+    root = tmp_path / "rf"
+    write_reconfusion_scene(root, "scene", torch.rand(8, 3, 16, 16), *orbit_cameras(8, radius=4.0, focal=1.0),
+                            {3: ([0, 3, 6], [1, 2, 4, 5, 7])})
+    index = (root / "index.json").read_bytes()
+    use_fake_model(monkeypatch, resolution=16, num_frames=4)
+    for extra in ([], ["--overwrite"]):
+        result = runner.invoke(app, ["fewshot", str(root), "-o", str(tmp_path / "out"), "--summary",
+                                     str(root / "index.json"), "--frames", "4", *extra])
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().splitlines()[-1] == (
+            f"genxd: error: summary file (--summary) {root / 'index.json'} is a file in the input folder {root} "
+            "(DATA_ROOT): writing the summary would replace it; give another file name"), result.output
+        assert (root / "index.json").read_bytes() == index and not (tmp_path / "out").exists()
+    monkeypatch.setattr(api, "load_model", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
+    shutil.rmtree(tmp_path / "out", ignore_errors=True)
+    result = runner.invoke(app, ["fewshot", str(root), "-o", str(tmp_path / "out"), "--summary",
+                                 str(root / "new.json"), "--frames", "4"])
+    assert "summary file" not in result.output, result.output

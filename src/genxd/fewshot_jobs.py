@@ -27,7 +27,7 @@ from .utils.video import default_fps
 from .summary_file import check_summary_apart
 from .utils.json_files import read_json_object
 from .utils.shards import shard_indices, shard_line
-from .utils.paths import path_argument
+from .utils.paths import parts_below, path_argument
 from .validation import check
 
 
@@ -82,6 +82,18 @@ def _check_kept_groups(kept: list[Path], settings: dict[str, object]) -> None:
                     f"{folder}: an existing group made with {name} {meta[name]!r}, not {value!r}: "
                     f"{v.arg('skip_existing')} would keep it; write to another output folder, or replace it "
                     f"with {v.arg('overwrite')}")
+
+
+def _check_summary_outside_inputs(summary: Any, inputs: dict[str, Any]) -> None:
+    """Refuse a ``summary`` that is a file already in an input folder (``inputs``: argument name -> folder; both as
+    given: values of another type are left to their own checks), whatever ``overwrite`` says: ``--summary
+    DATA/index.json --overwrite`` replaced the dataset's index with the job's summary after the job."""
+    if not isinstance(summary, (str, os.PathLike)) or not summary or not os.path.lexists(summary):
+        return
+    for name, folder in inputs.items():
+        if isinstance(folder, (str, os.PathLike)) and folder and parts_below(summary, folder) is not None:
+            raise v.InvalidValue(f"summary file ({v.arg('summary')}) {summary} is a file in the input folder {folder} "
+                                 f"({v.arg(name)}): writing the summary would replace it; give another file name")
 
 
 def fewshot_scenes(
@@ -146,6 +158,8 @@ def fewshot_scenes(
     check(sequential_guidance, v.Flag(), "sequential_guidance")
     offload, device, shard, dtype = check_run_settings(model, loaded, offload, device, shard, dtype,
                                                        compile_unet=compile_unet)
+    # before check_job's check of an existing summary file, whose advice is --overwrite
+    _check_summary_outside_inputs(summary, {"data_root": data_root, "pose_dir": pose_dir})
     out_dir, summary = check_job(out_dir, summary, {
         "save_target_only": save_target_only, "pad_to_square": pad_to_square, "compile_unet": compile_unet,
         "allow_pickle": allow_pickle, "overwrite": overwrite, "skip_existing": skip_existing, "progress": progress},
