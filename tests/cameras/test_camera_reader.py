@@ -231,6 +231,25 @@ def test_bad_folders(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no camera file found"):
         read_camera_path(tmp_path / "empty")
+    with pytest.raises(ValueError, match=r"no camera file found in this folder \(expected [^)]*\)$"):
+        read_camera_path(tmp_path / "empty")  # and no word of sub-folders where none holds one
+
+
+def test_a_folder_of_camera_folders_names_them(tmp_path):
+    """A genxd generate output of several images (out/a/cameras.json, out/b/cameras.json) given as the camera path
+    said only that out holds no camera file."""
+    c2w, K = trajectories.orbit(4)
+    for name in ("a", "b"):
+        save_transforms_json(tmp_path / "out" / name / "transforms.json", c2w, K, 32, 32)
+    (tmp_path / "out" / "notes").mkdir()
+    with pytest.raises(ValueError, match=r"no camera file found in this folder \(expected .*\); its sub-folders "
+                                         rf"{tmp_path / 'out' / 'a'}, {tmp_path / 'out' / 'b'} hold camera paths: give "
+                                         r"one of them$"):
+        read_camera_path(tmp_path / "out")
+    assert len(read_camera_path(tmp_path / "out" / "a").c2w) == 4
+
+
+def test_bad_model_folder(tmp_path):
     bad = tmp_path / "bad_model"
     bad.mkdir()
     (bad / "cameras.bin").write_bytes(b"\x00" * 7)

@@ -341,7 +341,25 @@ def _folder_source(folder: Path) -> _FolderSource:
         return _FolderSource(samples[0] / "0", CURATE_SAMPLE, sample=samples[0])
     if len(samples) > 1:
         raise _SeveralSamples(_several_samples(folder, samples))
-    raise ValueError(f"{folder}: no camera file found in this folder (expected {camera_formats_help()})")
+    raise ValueError(f"{folder}: no camera file found in this folder (expected {camera_formats_help()})"
+                     f"{_camera_folders_below(folder)}")
+
+
+def _camera_folders_below(folder: Path, shown: int = 3) -> str:
+    """``"; its sub-folders a, b hold camera paths: give one of them"`` for a folder whose sub-folders (not hidden)
+    hold a camera file or a COLMAP model (a ``genxd generate`` output of several images, ``out/a/cameras.json``):
+    the message said only that the folder holds none. ``""`` when none does."""
+    try:
+        below = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return ""
+    found = [p for p in below if _is_colmap_dir(p) or any((p / n).is_file() for n in FOLDER_CAMERA_FILES)
+             or any(_is_colmap_dir(m) for m in (p / "sparse" / "0", p / "sparse"))]
+    if not found:
+        return ""
+    names = ", ".join(str(p) for p in found[:shown]) + (f" and {len(found) - shown} more" if len(found) > shown else "")
+    return (f"; its sub-folder {names} holds a camera path: give it" if len(found) == 1 else
+            f"; its sub-folders {names} hold camera paths: give one of them")
 
 
 def _several_samples(folder: Path, samples: list[Path]) -> str:
