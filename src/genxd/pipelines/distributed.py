@@ -95,8 +95,11 @@ class SceneResult:
 
 def failure_message(exc: BaseException) -> str:
     """One line for a failed input: the exception's text, or for running out of GPU memory its first sentence
-    and what to change (torch's own message is a paragraph)."""
+    and what to change (torch's own message is a paragraph); out of the CPU's memory, the size asked for and what
+    to change (not ``--offload``, which needs a GPU)."""
     if is_out_of_memory(exc):
+        if not any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__):  # the CPU's memory: no offload
+            return out_of_memory_message(exc, f"try a smaller {arg('decode_chunk')} or {arg('resolution')}")
         offload = "--offload model" if is_cli() else "offload='model'"
         return out_of_memory_message(exc, f"try {offload}, a smaller {arg('decode_chunk')} or {arg('resolution')}, "
                                           "or another device")
