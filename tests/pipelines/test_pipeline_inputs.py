@@ -88,3 +88,44 @@ def test_call_documents_every_parameter():
     params = [p for p in inspect.signature(GenXDPipeline.__call__).parameters if p != "self"]
     assert [p for p in params if not re.search(rf"\b{p}\b", doc)] == []
     assert re.search(r"height / width:.*ValueError", doc, re.S)
+
+
+def _replacing_latents(value):
+    return lambda pipe, step, t, tensors: {"latents": value}
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    # each failed deep in the loop: "'int' object has no attribute 'pop'", "pop expected at most 1 argument",
+    # torch's broadcast error, "unsupported operand type(s) for *", "'int' object is not callable"
+    ({"callback_on_step_end": lambda *a: 3}, TypeError, r"^callback_on_step_end must return a dict \(or None\), got int at step 0"),
+    ({"callback_on_step_end": lambda *a: [1]}, TypeError, "^callback_on_step_end must return a dict.*got list"),
+    ({"callback_on_step_end": _replacing_latents(torch.zeros(2))}, ValueError,
+     r"^callback_on_step_end returned latents of shape \(2,\) at step 0; expected \(1, 3, 4, 8, 8\)"),
+    ({"callback_on_step_end": _replacing_latents(None)}, TypeError, "^callback_on_step_end returned latents of type NoneType"),
+    ({"callback_on_step_end": _replacing_latents(np.zeros((1, 3, 4, 8, 8)))}, TypeError, "of type ndarray"),
+    ({"callback_on_step_end": _replacing_latents(torch.full((1, 3, 4, 8, 8), float("nan")))}, ValueError,
+     "not finite floats"),
+    ({"callback_on_step_end": 3}, TypeError, "^callback_on_step_end must be a function"),
+    # a name given as a string was read letter by letter: "got ['a', 'e', 'l', 'n', 's', 't']"
+    ({"callback_on_step_end": lambda *a: None, "callback_on_step_end_tensor_inputs": "noise"}, ValueError,
+     r"^callback_on_step_end_tensor_inputs may only name \['latents'\], got \['noise'\]"),
+])
+def test_callbacks_are_checked_in_one_line(pipe, photo, kwargs, error, match):
+    c2w, K = orbit(num_frames=3)
+    with pytest.raises(error, match=match):
+        pipe(photo, c2w, K, num_inference_steps=2, guidance_scale=1.0, output_type="latent", **kwargs)
+
+
+def test_a_callback_may_return_none_a_dict_without_latents_or_new_latents(pipe, photo):
+    c2w, K = orbit(num_frames=3)
+    run = lambda **kw: pipe(photo, c2w, K, num_inference_steps=2, guidance_scale=1.0, output_type="latent",  # noqa: E731
+                            generator=torch.Generator().manual_seed(0), **kw).latents
+    plain = run()
+    seen: list[str] = []
+    assert torch.equal(run(callback_on_step_end=lambda *a: None), plain)
+    assert torch.equal(run(callback_on_step_end=lambda p, i, t, d: {}), plain)
+    assert torch.equal(run(callback_on_step_end=lambda p, i, t, d: seen.append(type(d["latents"]).__name__) or d,
+                           callback_on_step_end_tensor_inputs="latents"), plain)
+    assert seen == ["Tensor", "Tensor"]
+    doubled = run(callback_on_step_end=lambda p, i, t, d: {"latents": d["latents"].double() * 0})
+    assert doubled.dtype == torch.float32 and not torch.equal(doubled, plain)

@@ -18,7 +18,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["check_generator", "context_indices", "motion_strengths", "motion_guidance", "warn_pixel_intrinsics"]
+__all__ = ["callback_latents", "check_callback", "check_generator", "context_indices", "motion_strengths",
+           "motion_guidance", "warn_pixel_intrinsics"]
+
+#: the tensors ``callback_on_step_end`` may ask for (``callback_on_step_end_tensor_inputs``)
+CALLBACK_TENSORS = ("latents",)
 
 
 def check_generator(generator: Any, batch: int) -> None:
@@ -92,3 +96,47 @@ def warn_pixel_intrinsics(K: Tensor) -> None:
              f"intrinsics, but target_K is normalised (fx/W, fy/H, cx/W, cy/H; "
              f"genxd.cameras.normalize_intrinsics(K, width, height) converts)")
 
+
+
+def check_callback(callback: Any, tensor_inputs: Any) -> tuple[str, ...]:
+    """``callback_on_step_end`` (None or a callable) and its ``callback_on_step_end_tensor_inputs`` (names from
+    :data:`CALLBACK_TENSORS`), checked before any image is encoded; the names as a tuple.
+
+    Before: a callback that is not callable failed after the first step ("'int' object is not callable"), and
+    ``tensor_inputs="latents"`` was read letter by letter (``got ['a', 'e', 'l', ...]``)."""
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback_on_step_end must be a function f(pipe, step, t, tensors) -> dict, got "
+                        f"{type(callback).__name__}")
+    names = (tensor_inputs,) if isinstance(tensor_inputs, str) else tuple(tensor_inputs)
+    unknown = set(names) - set(CALLBACK_TENSORS)
+    if callback is not None and unknown:
+        raise ValueError(f"callback_on_step_end_tensor_inputs may only name {sorted(CALLBACK_TENSORS)}, got "
+                         f"{sorted(map(str, unknown))}")
+    return names
+
+
+def callback_latents(returned: Any, latents: Tensor, step: int) -> Tensor:
+    """The latents after ``callback_on_step_end`` returned ``returned`` at ``step``: its ``"latents"`` (a tensor of
+    the latents' shape, moved to their device and dtype), else ``latents`` unchanged; ``returned`` is a dict or None.
+
+    Before: a callback returning ``3`` failed with "'int' object has no attribute 'pop'", latents of another shape
+    with torch's broadcast error and latents None or a numpy array with "unsupported operand type(s) for *", each
+    after the sampling loop or at the next step."""
+    if returned is None:
+        return latents
+    if not isinstance(returned, dict):
+        raise TypeError(f"callback_on_step_end must return a dict (or None), got {type(returned).__name__} at step "
+                        f"{step}")
+    if "latents" not in returned:
+        return latents
+    new = returned["latents"]
+    if not isinstance(new, Tensor):
+        raise TypeError(f"callback_on_step_end returned latents of type {type(new).__name__} at step {step}; expected "
+                        f"a tensor {tuple(latents.shape)}")
+    if new.shape != latents.shape:
+        raise ValueError(f"callback_on_step_end returned latents of shape {tuple(new.shape)} at step {step}; expected "
+                         f"{tuple(latents.shape)}")
+    if not (new.is_floating_point() and torch.isfinite(new).all()):
+        raise ValueError(f"callback_on_step_end returned latents that are not finite floats ({new.dtype}) at step "
+                         f"{step}")
+    return new.to(device=latents.device, dtype=latents.dtype)

@@ -30,8 +30,8 @@ from ..cameras import check_rigid
 from ..models import UNetMVTemporalConditionModel
 from ..checkpoint_folders import resolve_checkpoint
 from ..validation import Float, Int
-from .call_arguments import (check_generator, context_indices, motion_guidance, motion_strengths,
-                             warn_pixel_intrinsics)
+from .call_arguments import (callback_latents, check_callback, check_generator, context_indices, motion_guidance,
+                             motion_strengths, warn_pixel_intrinsics)
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
 from .context_images import ContextImages, to_image_tensor
 from .decoding import decode_in_windows, decoded_runs
@@ -381,6 +381,7 @@ class GenXDPipeline(DiffusionPipeline):
             raise ValueError("motion_guidance_scale needs mode '4d' or 'video' and a model with a motion embedding")
         num_inference_steps = Int(1).check(num_inference_steps, "num_inference_steps")
         check_generator(generator, b)
+        callback_tensors = check_callback(callback_on_step_end, callback_on_step_end_tensor_inputs)
         num_frames = target_c2w.shape[1]
         device = self._execution_device
         indicator = torch.full((b,), mode_to_indicator(mode), dtype=torch.long, device=device)
@@ -461,12 +462,8 @@ class GenXDPipeline(DiffusionPipeline):
                 latents = self.scheduler.step(pred, t, latents, **step_kwargs).prev_sample
                 if callback_on_step_end is not None:
                     available = {"latents": latents}
-                    unknown = set(callback_on_step_end_tensor_inputs) - set(available)
-                    if unknown:
-                        raise ValueError(f"callback_on_step_end_tensor_inputs may only name {sorted(available)}, got {sorted(unknown)}")
-                    tensors = {k: available[k] for k in callback_on_step_end_tensor_inputs}
-                    out = callback_on_step_end(self, i, t, tensors) or {}
-                    latents = out.pop("latents", latents)
+                    tensors = {k: available[k] for k in callback_tensors}
+                    latents = callback_latents(callback_on_step_end(self, i, t, tensors), latents, i)
                 progress.update()
 
         # the context frames are the context latents exactly
