@@ -129,3 +129,28 @@ def test_a_callback_may_return_none_a_dict_without_latents_or_new_latents(pipe, 
     assert seen == ["Tensor", "Tensor"]
     doubled = run(callback_on_step_end=lambda p, i, t, d: {"latents": d["latents"].double() * 0})
     assert doubled.dtype == torch.float32 and not torch.equal(doubled, plain)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    # each failed in torch's words, "new(): invalid data type 'str'"
+    ({"target_c2w": "cams.json"}, TypeError,
+     r"^target_c2w must be a tensor, numpy array or nested list of numbers \[B, F, 4, 4\], got 'cams.json' \(str\)"),
+    ({"target_K": [["a"]]}, TypeError, r"^target_K must be a tensor.*\[B, F, 3, 3\]"),
+    ({"context_c2w": "x"}, TypeError, r"^context_c2w must be a tensor.*\[B, V, 4, 4\]"),
+    ({"latents": "noise"}, TypeError, r"^latents must be a tensor.*\[B, F, 4, h, w\]"),
+    # a complex target_K was cast to its real part without a word
+    ({"target_K": orbit(num_frames=3)[1].to(torch.complex64)}, TypeError, "^target_K must be real numbers.*complex64"),
+    ({"target_c2w": orbit(num_frames=3)[0].bool()}, TypeError, "^target_c2w must be real numbers.*bool"),
+])
+def test_camera_and_noise_tensors_are_checked_in_one_line(pipe, photo, kwargs, error, match):
+    c2w, K = orbit(num_frames=3)
+    cameras = {"target_c2w": c2w, "target_K": K}
+    cameras.update((k, kwargs.pop(k)) for k in list(kwargs) if k in cameras)
+    with pytest.raises(error, match=match):
+        pipe(photo, **cameras, num_inference_steps=1, guidance_scale=1.0, output_type="latent", **kwargs)
+
+
+def test_context_latents_that_are_not_numbers_are_named(pipe):
+    c2w, K = orbit(num_frames=3)
+    with pytest.raises(TypeError, match=r"^context_latents must be a tensor.*\[B, V, 4, h, w\], got 'x'"):
+        pipe(None, c2w, K, context_latents="x", num_inference_steps=1, output_type="latent")

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["callback_latents", "check_callback", "check_generator", "context_indices", "motion_strengths",
-           "motion_guidance", "warn_pixel_intrinsics"]
+__all__ = ["callback_latents", "check_callback", "check_generator", "context_indices", "float_tensor",
+           "motion_strengths", "motion_guidance", "warn_pixel_intrinsics"]
 
 #: the tensors ``callback_on_step_end`` may ask for (``callback_on_step_end_tensor_inputs``)
 CALLBACK_TENSORS = ("latents",)
@@ -36,6 +36,22 @@ def check_generator(generator: Any, batch: int) -> None:
                             f"generator=torch.Generator().manual_seed(seed)")
     if many and len(generator) != batch:  # the extra ones were ignored
         raise ValueError(f"generator: a list of {len(generator)} generators for a batch of {batch} (one per sample)")
+
+
+def float_tensor(value: Any, name: str, shape: str) -> Tensor:
+    """``value`` (a tensor, numpy array or nested list of real numbers, documented as ``shape``) in float32, on the
+    device it is on; anything else a TypeError naming ``name``.
+
+    Before: ``target_c2w="cams.json"`` (or ``context_c2w`` / ``latents`` / ``context_latents``) failed with torch's
+    "new(): invalid data type 'str'", and a complex ``target_K`` lost its imaginary part without a word."""
+    try:
+        tensor = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be a tensor, numpy array or nested list of numbers {shape}, got "
+                        f"{value!r} ({type(value).__name__})"[:300]) from None
+    if tensor.dtype == torch.bool or tensor.is_complex():
+        raise TypeError(f"{name} must be real numbers {shape}, got {tensor.dtype}")
+    return tensor.float()
 
 
 def motion_strengths(value: Any, batch: int) -> Tensor:

@@ -30,8 +30,8 @@ from ..cameras import check_rigid
 from ..models import UNetMVTemporalConditionModel
 from ..checkpoint_folders import resolve_checkpoint
 from ..validation import Float, Int
-from .call_arguments import (callback_latents, check_callback, check_generator, context_indices, motion_guidance,
-                             motion_strengths, warn_pixel_intrinsics)
+from .call_arguments import (callback_latents, check_callback, check_generator, context_indices, float_tensor,
+                             motion_guidance, motion_strengths, warn_pixel_intrinsics)
 from .conditioning import GenXDConditions, build_conditions, mode_to_indicator
 from .context_images import ContextImages, to_image_tensor
 from .decoding import decode_in_windows, decoded_runs
@@ -346,7 +346,7 @@ class GenXDPipeline(DiffusionPipeline):
         if (context_images is None) == (context_latents is None):
             raise ValueError("give exactly one of context_images and context_latents")
         if context_latents is not None:
-            context_latents = torch.as_tensor(context_latents)
+            context_latents = float_tensor(context_latents, "context_latents", "[B, V, 4, h, w]")
             if context_latents.ndim != 5 or context_latents.shape[2] != self.unet.config.out_channels:
                 raise ValueError(f"context_latents must be [B, V, {self.unet.config.out_channels}, h, w], "
                                  f"got {tuple(context_latents.shape)}")
@@ -358,8 +358,8 @@ class GenXDPipeline(DiffusionPipeline):
                                             lw * self.vae_scale_factor)
         else:
             images = to_image_tensor(context_images)
-        target_c2w = torch.as_tensor(target_c2w, dtype=torch.float32)
-        target_K = torch.as_tensor(target_K, dtype=torch.float32)
+        target_c2w = float_tensor(target_c2w, "target_c2w", "[B, F, 4, 4]")
+        target_K = float_tensor(target_K, "target_K", "[B, F, 3, 3]")
         if target_c2w.ndim == 3:
             target_c2w = target_c2w[None].expand(images.shape[0], -1, -1, -1)
         if target_K.ndim == 3:
@@ -369,7 +369,7 @@ class GenXDPipeline(DiffusionPipeline):
         height = height or images.shape[-2]
         width = width or images.shape[-1]
         if context_c2w is not None:
-            context_c2w = torch.as_tensor(context_c2w, dtype=torch.float32)
+            context_c2w = float_tensor(context_c2w, "context_c2w", "[B, V, 4, 4]")
         self._check_inputs(images, target_c2w, target_K, context_index, context_c2w, height, width)
         check_scheduler(self.scheduler)
         if output_type not in ("pt", "np", "pil", "latent"):
@@ -427,7 +427,7 @@ class GenXDPipeline(DiffusionPipeline):
         if latents is None:
             latents = randn_tensor(shape, generator=generator, device=device, dtype=torch.float32)
         else:
-            latents = torch.as_tensor(latents)  # a numpy array too
+            latents = float_tensor(latents, "latents", "[B, F, 4, h, w]")  # a numpy array too
             if tuple(latents.shape) != shape:
                 raise ValueError(f"latents must have shape {shape}, got {tuple(latents.shape)}")
             latents = latents.to(device=device, dtype=torch.float32)
