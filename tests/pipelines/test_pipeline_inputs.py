@@ -154,3 +154,13 @@ def test_context_latents_that_are_not_numbers_are_named(pipe):
     c2w, K = orbit(num_frames=3)
     with pytest.raises(TypeError, match=r"^context_latents must be a tensor.*\[B, V, 4, h, w\], got 'x'"):
         pipe(None, c2w, K, context_latents="x", num_inference_steps=1, output_type="latent")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_initial_latents_must_be_finite(pipe, photo, value):
+    """NaN initial noise sampled to NaN frames without a word (context_latents with NaN were refused)."""
+    c2w, K = orbit(num_frames=3)
+    noise = torch.randn(1, 3, 4, 8, 8)
+    noise[0, 1, 2, 3, 4] = value
+    with pytest.raises(ValueError, match="^latents contain NaN or infinite values"):
+        pipe(photo, c2w, K, latents=noise, num_inference_steps=1, guidance_scale=1.0, output_type="latent")

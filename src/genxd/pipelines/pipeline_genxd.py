@@ -430,6 +430,8 @@ class GenXDPipeline(DiffusionPipeline):
             latents = float_tensor(latents, "latents", "[B, F, 4, h, w]")  # a numpy array too
             if tuple(latents.shape) != shape:
                 raise ValueError(f"latents must have shape {shape}, got {tuple(latents.shape)}")
+            if not torch.isfinite(latents).all():  # sampled to NaN frames without a word
+                raise ValueError("latents contain NaN or infinite values")
             latents = latents.to(device=device, dtype=torch.float32)
         latents = latents * self.scheduler.init_noise_sigma
 
