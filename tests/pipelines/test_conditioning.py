@@ -5,6 +5,7 @@ scatter's RuntimeError, a list index with "'list' object has no attribute 'shape
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -163,3 +164,14 @@ def test_concatenating_conditions_with_and_without_motion_ids_is_refused():
     for items in ([with_motion, without], [without, with_motion]):
         with pytest.raises(ValueError, match=r"^conditions to concatenate: 1 of 2 have motion ids; give them all or none$"):
             GenXDConditions.cat(items)
+
+
+@pytest.mark.parametrize("mode", [None, 2.7, True, "4d".encode(), [2]])
+def test_a_mode_that_is_not_a_name_or_an_integer_is_a_type_error(mode):
+    """None failed in int()'s words ('int() argument must be ... not NoneType'); 2.7 was read as mode 2 and True
+    as mode 1 (video) without a word."""
+    from genxd.pipelines.conditioning import mode_to_indicator
+
+    with pytest.raises(TypeError, match=r"^mode must be one of \['3d', '4d', 'mv', 'video'\] or 0/1/2, got "):
+        mode_to_indicator(mode)
+    assert mode_to_indicator(np.int64(2)) == 2

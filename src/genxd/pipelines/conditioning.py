@@ -13,6 +13,8 @@ The UNet input per frame is ``[noisy latents (4) | image latents (4, zeros) | Pl
 
 from __future__ import annotations
 
+import numbers
+
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +33,9 @@ def mode_to_indicator(mode: str | int) -> int:
         if key not in MODES:
             raise ValueError(f"mode must be one of {sorted(set(MODES))} or 0/1/2, got {mode!r}")
         return MODES[key]
+    # None failed in int()'s words, 2.7 was mode 2 and True mode 1 without a word
+    if isinstance(mode, bool) or not isinstance(mode, numbers.Integral):
+        raise TypeError(f"mode must be one of {sorted(set(MODES))} or 0/1/2, got {mode!r} ({type(mode).__name__})"[:300])
     if int(mode) not in (MODE_3D, MODE_VIDEO, MODE_4D):
         raise ValueError(f"indicator must be 0 (3D), 1 (video) or 2 (4D), got {mode}")
     return int(mode)
