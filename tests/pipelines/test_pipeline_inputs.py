@@ -164,3 +164,14 @@ def test_initial_latents_must_be_finite(pipe, photo, value):
     noise[0, 1, 2, 3, 4] = value
     with pytest.raises(ValueError, match="^latents contain NaN or infinite values"):
         pipe(photo, c2w, K, latents=noise, num_inference_steps=1, guidance_scale=1.0, output_type="latent")
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"height": "64"}, TypeError, r"^height must be an integer, got '64' \(str\)"),  # "are 64x64 but ... is 64x64"
+    ({"width": 0}, ValueError, "^width must be an integer >= 1, got 0"),  # 0 was the default size without a word
+    ({"height": 64.5}, ValueError, "^height must be an integer, got 64.5"),
+])
+def test_height_and_width_are_checked_in_one_line(pipe, photo, kwargs, error, match):
+    c2w, K = orbit(num_frames=3)
+    with pytest.raises(error, match=match):
+        pipe(photo, c2w, K, num_inference_steps=1, guidance_scale=1.0, output_type="latent", **kwargs)

@@ -366,8 +366,9 @@ class GenXDPipeline(DiffusionPipeline):
             target_K = target_K[None].expand(images.shape[0], -1, -1, -1)
         b, v = images.shape[:2]
         context_index = context_indices(context_index, b, v)
-        height = height or images.shape[-2]
-        width = width or images.shape[-1]
+        # 0 was the default size without a word, "64" "context_images are 64x64 but height x width is 64x64"
+        height = Int(1, optional=True).check(height, "height") or images.shape[-2]
+        width = Int(1, optional=True).check(width, "width") or images.shape[-1]
         if context_c2w is not None:
             context_c2w = float_tensor(context_c2w, "context_c2w", "[B, V, 4, 4]")
         self._check_inputs(images, target_c2w, target_K, context_index, context_c2w, height, width)
