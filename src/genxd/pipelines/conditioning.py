@@ -14,7 +14,6 @@ The UNet input per frame is ``[noisy latents (4) | image latents (4, zeros) | Pl
 from __future__ import annotations
 
 import numbers
-
 from dataclasses import dataclass
 
 import torch
