@@ -112,6 +112,31 @@ class GenXDPipeline(DiffusionPipeline):
         if name != scheduler_name(self.scheduler):
             self.scheduler = make_scheduler(name, self._base_scheduler_config)
 
+    def save_pretrained(self, save_directory: str | Path, *, overwrite: bool = False,  # type: ignore[override]
+                        **kwargs: Any) -> None:
+        """Save the pipeline as diffusers does (``unet/ vae/ scheduler/ model_index.json``; ``kwargs``: its options,
+        ``safe_serialization``, ``variant``, ``max_shard_size`` ...), without writing over anything unasked: a new
+        folder is written whole or not at all (made beside ``save_directory`` and renamed in); an existing one (not
+        empty) is refused unless ``overwrite=True``, which writes into it as diffusers does (its components' files
+        replaced, other files kept). diffusers wrote into any folder: saving over the folder the pipeline was loaded
+        from replaced its weights without a word."""
+        from ..utils.io import atomic_dir
+        from ..validation import Flag, check, overwrite_hint
+
+        check(overwrite, Flag(), "overwrite")
+        path = Path(save_directory).expanduser()
+        if not path.exists():
+            with atomic_dir(path, replace=False) as tmp:
+                super().save_pretrained(tmp, **kwargs)
+            return
+        if not path.is_dir():
+            raise NotADirectoryError(f"{path}: is a file, not a folder to save the pipeline in")
+        if any(path.iterdir()) and not overwrite:
+            raise FileExistsError(f"{path} exists and is not empty; "
+                                  f"{overwrite_hint('pass', purpose='write the pipeline into it')} (its unet/, vae/, "
+                                  "scheduler/ and model_index.json are replaced, other files kept)")
+        super().save_pretrained(path, **kwargs)
+
     @classmethod
     def from_pretrained(  # type: ignore[override]  # its own loader: fewer, safer options than diffusers'
         cls,
