@@ -61,6 +61,7 @@ class CameraDistances:
         self._rotation = [c2w[:, r, c].contiguous() for r in range(3) for c in range(3)]
         self._logf = None if K is None else _focal_lengths(K, self.num_frames).log()
         self._tree_state: tuple[Any, np.ndarray, float] | None = None  # (tree or None, points, scale): _tree()
+        self._poses: _DistinctPoses | None = None  # the frames grouped by bit-identical coordinates: _tree()
 
     def __len__(self) -> int:
         return self.num_frames
@@ -96,11 +97,12 @@ class CameraDistances:
         return self._values(torch.as_tensor(a, dtype=torch.long).reshape(-1), torch.as_tensor(b, dtype=torch.long).reshape(-1))
 
     def _tree(self) -> tuple[Any, np.ndarray, float]:
-        """A k-d tree of the cameras as points whose Euclidean distance never exceeds their camera distance
+        """A k-d tree of the distinct cameras as points whose Euclidean distance never exceeds their camera distance
         (centre / depth, R / sqrt(2), log f: ``2 arcsin(x) >= 2 x`` makes the rotation term at least
-        ``|R_i - R_j|_F / sqrt(2)``, and a sum of terms is at least their root sum of squares), the points and
-        their largest coordinate; no tree where that bound may fail (non-finite values, a depth <= 0, matrices
-        far from rotations) or the tree's squared distances may overflow (coordinates past ``_MAX_COORDINATE``)."""
+        ``|R_i - R_j|_F / sqrt(2)``, and a sum of terms is at least their root sum of squares), the points ``[P, D]``
+        (one per group of :class:`_DistinctPoses`) and their largest coordinate; no tree where that bound may fail
+        (non-finite values, a depth <= 0, matrices far from rotations) or the tree's squared distances may overflow
+        (coordinates past ``_MAX_COORDINATE``)."""
         if self._tree_state is None:
             cols = [c / self.depth for c in self._centres] + [r / math.sqrt(2) for r in self._rotation]
             cols += [] if self._logf is None else [self._logf]
@@ -113,9 +115,16 @@ class CameraDistances:
             if ok and scale <= _MAX_COORDINATE:
                 from scipy.spatial import cKDTree
 
+                self._poses = _DistinctPoses(self._coordinates())
+                points = points[self._poses.first]
                 tree = cKDTree(points)
             self._tree_state = (tree, points, scale)
         return self._tree_state
+
+    def _coordinates(self) -> np.ndarray:
+        """``[N, 12 or 13]`` float64: every value :meth:`_values` reads of a frame (centre, rotation, log f)."""
+        cols = self._centres + self._rotation + ([] if self._logf is None else [self._logf])
+        return torch.stack(cols, dim=1).numpy()
 
     def nearest(self, pool: np.ndarray, targets: Sequence[int], k: int) -> list[int]:
         """The ``k`` frames of ``pool`` (a boolean mask of the frames) nearest to any frame of ``targets``, the
@@ -133,25 +142,55 @@ class CameraDistances:
         tree, points, scale = self._tree()
         if tree is None or count * len(target_frames) <= _BRUTE_FORCE or count <= k:
             return _nearest_of(self, np.flatnonzero(pool), target_frames, k)
-        m = min(self.num_frames, 2 * k + len(target_frames) + 8)
+        poses = self._poses
+        assert poses is not None
+        num_points = len(points)
+        target_points = points[np.unique(poses.point_of[target_frames])]
+        m = min(num_points, 2 * k + len(target_points) + 8)
         while True:  # enough of the pool's frames near the targets in the tree for an upper bound on the k-th
-            _, idx = tree.query(points[target_frames], k=m)
+            _, idx = tree.query(target_points, k=m)
             cand = np.unique(idx)
-            cand = cand[cand < self.num_frames]  # N: no neighbour (cKDTree's answer where a distance is not finite)
-            cand = cand[pool[cand]]
-            if len(cand) >= k:
+            cand = cand[cand < num_points]  # P: no neighbour (cKDTree's answer where a distance is not finite)
+            frames = poses.pool_frames(cand, pool, k)
+            if len(frames) >= k:
                 break
-            if m == self.num_frames:  # frames without a finite tree distance: the exact way
+            if m == num_points:  # frames without a finite tree distance: the exact way
                 return _nearest_of(self, np.flatnonzero(pool), target_frames, k)
-            m = min(self.num_frames, 4 * m)
-        near = self.block(cand, target_frames).numpy().min(axis=1)
+            m = min(num_points, 4 * m)
+        near = self.block(frames, target_frames).numpy().min(axis=1)
         bound = float(np.partition(near, k - 1)[k - 1])
         radius = bound * (1 + _RELATIVE_MARGIN) + _COORDINATE_MARGIN * scale + _ABSOLUTE_MARGIN
         if not math.isfinite(radius):  # a distance not finite (NaN, or past float64): no ball holds the guarantee
             return _nearest_of(self, np.flatnonzero(pool), target_frames, k)
-        balls = tree.query_ball_point(points[target_frames], radius)
+        balls = tree.query_ball_point(target_points, radius)
         cand = np.unique(np.concatenate([np.asarray(b, dtype=np.int64) for b in balls]))
-        return _nearest_of(self, cand[pool[cand]], target_frames, k)
+        return _nearest_of(self, np.sort(poses.pool_frames(cand, pool, k)), target_frames, k)
+
+
+class _DistinctPoses:
+    """The frames grouped by bit-identical coordinates ``[N, D]`` (those :meth:`CameraDistances._values` reads):
+    frames of a group are at the same distance from every frame, so :meth:`CameraDistances.nearest`'s tree holds
+    each group once and takes at most ``k`` of a group's frames, the lowest (a stable sort puts the others after
+    them: a path of one pose repeated no longer computes every frame's distance to each window)."""
+
+    def __init__(self, coordinates: np.ndarray) -> None:
+        bits = np.ascontiguousarray(coordinates).view(np.uint64)
+        _, self.first, self.point_of = np.unique(bits, axis=0, return_index=True, return_inverse=True)
+        self.point_of = self.point_of.reshape(-1)
+        #: the frames, group by group (ascending within each): the group of point p is frames[starts[p]:starts[p + 1]]
+        self.frames = np.argsort(self.point_of, kind="stable")
+        self.sizes = np.bincount(self.point_of, minlength=len(self.first))
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)])
+
+    def pool_frames(self, points: np.ndarray, pool: np.ndarray, k: int) -> np.ndarray:
+        """The frames of ``pool`` (a boolean mask) in the groups of ``points``: the lowest ``k`` of each group."""
+        single = points[self.sizes[points] == 1]
+        out = [self.frames[self.starts[single]]]
+        for p in points[self.sizes[points] > 1]:
+            group = self.frames[self.starts[p]:self.starts[p + 1]]
+            out.append(group[pool[group]][:k])
+        frames = np.concatenate(out)
+        return frames[pool[frames]]
 
 
 def _focal_lengths(K: Tensor, num_frames: int) -> Tensor:
