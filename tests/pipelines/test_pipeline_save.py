@@ -25,12 +25,25 @@ def _latents(pipe) -> torch.Tensor:
                 generator=torch.Generator().manual_seed(0)).frames
 
 
-def test_a_new_folder_is_written_whole_and_loads_back_as_the_same_model(pipe, tmp_path):
+def test_a_new_folder_is_written_whole_and_loads_back_as_the_same_model(pipe, tmp_path, reference_small):
     pipe.save_pretrained(tmp_path / "saved")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["saved"]  # no temporary left beside it
     again = GenXDPipeline.from_pretrained(tmp_path / "saved")
     again.set_progress_bar_config(disable=True)
     torch.testing.assert_close(_latents(again), _latents(pipe), atol=0, rtol=0)
+
+
+def test_the_models_sampling_defaults_are_saved_with_it(tmp_path):
+    """diffusers' save left out generation_config.json: the bundled model (64 px, 8 frames) saved and loaded again
+    sampled with the released model's defaults (256 px, 12 frames)."""
+    from genxd.api import model_info
+    from genxd.checkpoints import BUNDLED_MODEL_DIR
+
+    bundled = GenXDPipeline.from_pretrained(BUNDLED_MODEL_DIR)
+    bundled.save_pretrained(tmp_path / "saved")
+    assert (tmp_path / "saved" / "generation_config.json").read_bytes() == (
+        BUNDLED_MODEL_DIR / "generation_config.json").read_bytes()
+    assert model_info(tmp_path / "saved").defaults == model_info(BUNDLED_MODEL_DIR).defaults
 
 
 def test_an_existing_folder_is_refused_unless_overwrite(pipe, tmp_path):

@@ -128,6 +128,7 @@ class GenXDPipeline(DiffusionPipeline):
         if not path.exists():
             with atomic_dir(path, replace=False) as tmp:
                 super().save_pretrained(tmp, **kwargs)
+                self._save_generation_config(tmp)
             return
         if not path.is_dir():
             raise NotADirectoryError(f"{path}: is a file, not a folder to save the pipeline in")
@@ -136,6 +137,19 @@ class GenXDPipeline(DiffusionPipeline):
                                   f"{overwrite_hint('pass', purpose='write the pipeline into it')} (its unet/, vae/, "
                                   "scheduler/ and model_index.json are replaced, other files kept)")
         super().save_pretrained(path, **kwargs)
+        self._save_generation_config(path)
+
+    def _save_generation_config(self, folder: Path) -> None:
+        """Write the ``generation_config.json`` of the folder the pipeline was loaded from (its resolution, frames,
+        steps ...) into ``folder``: diffusers' save left it out, so a saved bundled model loaded with the released
+        model's defaults (256 px, 12 frames)."""
+        from ..checkpoints import GENERATION_CONFIG
+        from ..utils.io import atomic_file
+
+        text = getattr(self, "generation_config_text", None)
+        if text is not None:
+            with atomic_file(folder / GENERATION_CONFIG) as tmp:
+                tmp.write_text(text, encoding="utf-8")
 
     @classmethod
     def from_pretrained(  # type: ignore[override]  # its own loader: fewer, safer options than diffusers'
@@ -166,14 +180,17 @@ class GenXDPipeline(DiffusionPipeline):
     def from_checked_folder(cls, root: Path, torch_dtype: torch.dtype | None = None) -> "GenXDPipeline":
         """The pipeline of the model folder ``root``, once :func:`genxd.checkpoints.check_model_folder` has checked
         it (and allowed its weights' format: safetensors, else the pickle weights it allowed)."""
-        from ..checkpoints import uses_safetensors
+        from ..checkpoints import GENERATION_CONFIG, uses_safetensors
 
         unet = UNetMVTemporalConditionModel.from_pretrained(
             root, subfolder="unet", torch_dtype=torch_dtype, use_safetensors=uses_safetensors(root / "unet"))
         vae = AutoencoderKLTemporalDecoder.from_pretrained(
             root, subfolder="vae", torch_dtype=torch_dtype, use_safetensors=uses_safetensors(root / "vae"))
         scheduler = EulerDiscreteScheduler.from_pretrained(root, subfolder="scheduler")
-        return cls(unet=unet, vae=vae, scheduler=scheduler)
+        pipe = cls(unet=unet, vae=vae, scheduler=scheduler)
+        generation = root / GENERATION_CONFIG  # the model's sampling defaults: saved with it (save_pretrained)
+        pipe.generation_config_text = generation.read_text(encoding="utf-8") if generation.is_file() else None
+        return pipe
 
     # ------------------------------------------------------------------ helpers
     @property
