@@ -114,9 +114,14 @@ def is_out_of_memory(exc: BaseException) -> bool:
     """True for ``torch.OutOfMemoryError`` (by name: this module does not import torch), for torch's CPU allocator
     failing (a RuntimeError: ``DefaultCPUAllocator: can't allocate memory``, which every command showed as a
     traceback) and for Python's ``MemoryError``."""
-    if isinstance(exc, MemoryError) or any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__):
+    if isinstance(exc, MemoryError) or is_device_out_of_memory(exc):
         return True
     return isinstance(exc, RuntimeError) and _CPU_ALLOCATOR in str(exc)
+
+
+def is_device_out_of_memory(exc: BaseException) -> bool:
+    """True for ``torch.OutOfMemoryError`` (a GPU's memory; by name: this module does not import torch)."""
+    return any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__)
 
 
 def switch_hint(name: str) -> str:
@@ -132,4 +137,4 @@ def skip_hint(them: bool = False) -> str:
 
 
 __all__ = ["FLAGS", "cli_style", "is_cli", "caller", "caller_style", "arg", "setting", "text_setting", "overwrite_hint",
-           "out_of_memory_message", "is_out_of_memory", "skip_hint", "switch_hint"]
+           "out_of_memory_message", "is_out_of_memory", "is_device_out_of_memory", "skip_hint", "switch_hint"]

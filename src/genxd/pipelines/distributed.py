@@ -25,6 +25,7 @@ import torch
 from ..utils.io import is_environment_error
 from ..utils.json_files import write_json_atomic
 from ..utils.shared_work import process_label, raise_for_failed
+from ..caller_style import is_device_out_of_memory
 from ..validation import arg, is_cli, is_out_of_memory, out_of_memory_message
 
 T = TypeVar("T")
@@ -98,7 +99,7 @@ def failure_message(exc: BaseException) -> str:
     and what to change (torch's own message is a paragraph); out of the CPU's memory, the size asked for and what
     to change (not ``--offload``, which needs a GPU)."""
     if is_out_of_memory(exc):
-        if not any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__):  # the CPU's memory: no offload
+        if not is_device_out_of_memory(exc):  # the CPU's memory: no offload
             return out_of_memory_message(exc, f"try a smaller {arg('decode_chunk')} or {arg('resolution')}")
         offload = "--offload model" if is_cli() else "offload='model'"
         return out_of_memory_message(exc, f"try {offload}, a smaller {arg('decode_chunk')} or {arg('resolution')}, "

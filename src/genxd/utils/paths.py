@@ -180,13 +180,10 @@ def parts_below(path: str | os.PathLike, folder: str | os.PathLike) -> tuple[str
 
 
 def _resolved(path: str | os.PathLike) -> Path:
-    """``path`` resolved; a loop of symbolic links as :func:`os.path.realpath` leaves it (``Path.resolve`` raised
-    pathlib's 'RuntimeError: Symlink loop from ...': ``genxd reconstruct views --extra-views LOOP`` stopped with it
-    before the input was checked)."""
-    try:
-        return Path(path).resolve()
-    except (RuntimeError, OSError):
-        return Path(os.path.realpath(path))
+    """``path`` resolved as :func:`os.path.realpath` resolves it: a loop of symbolic links left as it stands
+    (``Path.resolve`` raised pathlib's 'RuntimeError: Symlink loop from ...': ``genxd reconstruct views --extra-views
+    LOOP`` stopped with it before the input was checked)."""
+    return Path(os.path.realpath(path))
 
 
 def relative_to_cwd_note(path: str | os.PathLike) -> str:
